@@ -1,0 +1,157 @@
+//! From a command line to a report and an exit status. This is the only
+//! place that prints.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ForwardingCommand, LxcNetCommand, OutputFormat};
+use crate::exit::{Exit, exit_for, render_error};
+use crate::forwarding::{self, Forwarding};
+use crate::host::{Host, Mode};
+use crate::lxc_net::{self, LxcNet, Request};
+use crate::report::{Report, Status};
+use crate::{docs, logging};
+
+/// What a command hands back to be printed.
+enum Done {
+    Report,
+    /// A document printed as it is (a completion script, the man page).
+    Raw(Vec<u8>),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
+    logging::init(cli.verbose, cli.quiet);
+    run(&cli).into()
+}
+
+/// Clap's own errors are usage errors (64), not clap's 2; help and version
+/// are not errors at all.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            Exit::Ok.into()
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprint!("{}", err.render());
+            eprintln!("error: a subcommand is missing; pick one of those listed above");
+            Exit::Usage.into()
+        }
+        _ => {
+            let _ = err.print();
+            Exit::Usage.into()
+        }
+    }
+}
+
+fn mode(cli: &Cli) -> Mode {
+    if cli.check {
+        Mode::Check
+    } else if cli.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Apply
+    }
+}
+
+fn color(cli: &Cli) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !cli.no_color && !no_color && std::io::stdout().is_terminal()
+}
+
+pub fn command_name(command: &Command) -> String {
+    match command {
+        Command::Forwarding(ForwardingCommand::Enable(_)) => "forwarding enable".into(),
+        Command::Forwarding(ForwardingCommand::Disable(_)) => "forwarding disable".into(),
+        Command::Forwarding(ForwardingCommand::Status) => "forwarding status".into(),
+        Command::LxcNet(LxcNetCommand::Override(_)) => "lxc-net override".into(),
+        Command::LxcNet(LxcNetCommand::Show) => "lxc-net show".into(),
+        Command::LxcNet(LxcNetCommand::Restore) => "lxc-net restore".into(),
+        Command::Completions { shell } => format!("completions {shell}"),
+        Command::Man => "man".into(),
+    }
+}
+
+fn run(cli: &Cli) -> Exit {
+    let host = Host::new(&cli.root, mode(cli));
+    if !matches!(cli.command, Command::Completions { .. } | Command::Man) && !cli.root.is_dir() {
+        eprintln!(
+            "error: --root {} is not a directory; give the directory that stands for / (default /)",
+            cli.root.display()
+        );
+        return Exit::Usage;
+    }
+    let mut report = Report::new(command_name(&cli.command));
+    let (done, error) = match dispatch(cli, &host, &mut report) {
+        Ok(done) => (done, None),
+        Err(err) => (Done::Report, Some(err)),
+    };
+    let exit = match &error {
+        Some(err) => exit_for(err),
+        None if host.mode() == Mode::Check && report.has(Status::WouldChange) => Exit::ChangesPending,
+        None => Exit::Ok,
+    };
+    let stdout = match done {
+        Done::Raw(bytes) => bytes,
+        Done::Report => {
+            let message = error
+                .as_ref()
+                .map(|e| e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": "));
+            report.finish(exit, message);
+            match cli.output {
+                OutputFormat::Json => report.to_json(),
+                OutputFormat::Text => report.to_text(color(cli)),
+            }
+            .into_bytes()
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`| head`) must not turn a done job into a failure.
+    let _ = out.write_all(&stdout).and_then(|_| out.flush());
+    if let Some(err) = &error {
+        eprint!("{}", render_error(err));
+    } else if exit == Exit::ChangesPending {
+        let pending = report
+            .steps
+            .iter()
+            .filter(|s| s.status == Status::WouldChange)
+            .count();
+        eprintln!("error: {pending} step(s) would change this host; run without --check to apply them");
+    }
+    exit
+}
+
+fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done> {
+    match &cli.command {
+        Command::Forwarding(ForwardingCommand::Enable(args)) => {
+            forwarding::converge(host, Forwarding::Enabled, !args.no_persist, report)?;
+        }
+        Command::Forwarding(ForwardingCommand::Disable(args)) => {
+            forwarding::converge(host, Forwarding::Disabled, !args.no_persist, report)?;
+        }
+        Command::Forwarding(ForwardingCommand::Status) => forwarding::status(host, report)?,
+        Command::LxcNet(LxcNetCommand::Override(args)) => {
+            let request = Request {
+                bridge: args.bridge.clone(),
+                network: args.network,
+                address: args.address,
+                dhcp_range: args.dhcp_range,
+                dhcp_max: args.dhcp_max,
+            };
+            let wanted = LxcNet::plan(&request).map_err(lxc_net::invalid)?;
+            lxc_net::override_file(host, &wanted, report)?;
+        }
+        Command::LxcNet(LxcNetCommand::Show) => lxc_net::show(host, report)?,
+        Command::LxcNet(LxcNetCommand::Restore) => lxc_net::restore(host, report)?,
+        Command::Completions { shell } => return Ok(Done::Raw(docs::completion(*shell))),
+        Command::Man => return Ok(Done::Raw(docs::man_page())),
+    }
+    Ok(Done::Report)
+}

@@ -1,0 +1,188 @@
+//! The command line, and nothing else: clap definitions for every command.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+
+use crate::net::{BridgeName, Ipv4Net, parse_ipv4};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "container-init",
+    version,
+    about = "Prepare this Linux host to run LXC, LXD or KVM containers",
+    long_about = "Prepare this Linux host to run LXC, LXD or KVM containers.\n\n\
+        Each command converges the host to what is wanted and reports every step as \
+        unchanged, changed, would-change, skipped or failed. Running a command twice is \
+        safe: the second run changes nothing and says so.",
+    after_help = "Exit status: 0 ok, 2 changes pending (--check), 64 usage, 65 data, 69 unavailable, \
+        70 software, 71 os, 73 cantcreat, 75 tempfail, 76 protocol, 77 noperm, 78 config, \
+        130/143 signal. See `container-init man`."
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "CONTAINER_INIT_ROOT",
+        hide_env_values = true,
+        default_value = "/",
+        global = true
+    )]
+    pub root: PathBuf,
+
+    /// The tool's own YAML config [default: /etc/container-init/config.yaml when it exists]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CONTAINER_INIT_CONFIG",
+        hide_env_values = true,
+        global = true
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Print the plan (file diffs, command lines) and change nothing
+    #[arg(long, global = true, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Like --dry-run, but exit 2 when anything would change
+    #[arg(long, global = true)]
+    pub check: bool,
+
+    /// Report format on stdout
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text, global = true)]
+    pub output: OutputFormat,
+
+    /// Plain text without colours (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// IPv4 forwarding and proxy ARP, now and after reboot
+    #[command(subcommand)]
+    Forwarding(ForwardingCommand),
+
+    /// /etc/default/lxc-net for addressable LXC containers
+    #[command(name = "lxc-net", subcommand)]
+    LxcNet(LxcNetCommand),
+
+    /// Print a completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForwardingCommand {
+    /// Set net.ipv4.ip_forward and net.ipv4.conf.all.proxy_arp to 1
+    Enable(PersistArgs),
+    /// Set net.ipv4.ip_forward and net.ipv4.conf.all.proxy_arp to 0
+    Disable(PersistArgs),
+    /// Print the running and persisted values
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct PersistArgs {
+    /// Change the running kernel only, not /etc/sysctl.d/60-container-init.conf
+    #[arg(long)]
+    pub no_persist: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LxcNetCommand {
+    /// Write /etc/default/lxc-net, keeping the first foreign original as lxc-net.orig
+    Override(LxcNetArgs),
+    /// Print the values in the current /etc/default/lxc-net
+    Show,
+    /// Put /etc/default/lxc-net.orig back
+    Restore,
+}
+
+#[derive(Debug, Args)]
+pub struct LxcNetArgs {
+    /// Bridge name: letters, digits, '-', '_', '.'; at most 15 bytes [default: lxcbr0]
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(BridgeName))]
+    pub bridge: Option<BridgeName>,
+
+    /// IPv4 network in CIDR form, prefix 8 to 30 [default: 10.0.3.0/24]
+    #[arg(long, value_name = "CIDR", value_parser = clap::value_parser!(Ipv4Net))]
+    pub network: Option<Ipv4Net>,
+
+    /// The bridge's address [default: the network's first host]
+    #[arg(long, value_name = "IPV4", value_parser = parse_ipv4)]
+    pub address: Option<Ipv4Addr>,
+
+    /// First and last address handed out by DHCP [default: after the address to the last host]
+    #[arg(long, value_name = "START,END", value_parser = parse_range)]
+    pub dhcp_range: Option<(Ipv4Addr, Ipv4Addr)>,
+
+    /// Most DHCP leases at once [default: the size of the range]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
+    pub dhcp_max: Option<u32>,
+}
+
+fn parse_range(s: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
+    let (start, end) = s
+        .split_once(',')
+        .ok_or_else(|| format!("{s:?} is not a range; write START,END like 10.0.3.2,10.0.3.254"))?;
+    Ok((parse_ipv4(start)?, parse_ipv4(end)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_anywhere() {
+        let cli = Cli::try_parse_from([
+            "container-init",
+            "forwarding",
+            "enable",
+            "--dry-run",
+            "--root",
+            "/x",
+        ])
+        .unwrap();
+        assert!(cli.dry_run);
+        assert_eq!(cli.root, PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn ranges() {
+        assert!(parse_range("10.0.3.2,10.0.3.9").is_ok());
+        assert!(parse_range("10.0.3.2-10.0.3.9").is_err());
+        assert!(parse_range("10.0.3.2,10.0.3.9,infinite").is_err());
+    }
+}

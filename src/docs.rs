@@ -1,0 +1,173 @@
+//! Completion scripts and the man page, generated from the clap definitions.
+//! The generated files are committed under `completions/` and `man/`; a test
+//! fails when they drift.
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+use crate::exit::Exit;
+
+pub const SHELLS: [Shell; 5] = [
+    Shell::Bash,
+    Shell::Zsh,
+    Shell::Fish,
+    Shell::Elvish,
+    Shell::PowerShell,
+];
+
+pub fn completion(shell: Shell) -> Vec<u8> {
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "container-init", &mut out);
+    out
+}
+
+/// Where `completion(shell)` is committed.
+pub fn completion_file(shell: Shell) -> String {
+    let ext = match shell {
+        Shell::Bash => "bash",
+        Shell::Zsh => "zsh",
+        Shell::Fish => "fish",
+        Shell::Elvish => "elv",
+        Shell::PowerShell => "ps1",
+        _ => "txt",
+    };
+    format!("completions/container-init.{ext}")
+}
+
+pub const MAN_FILE: &str = "man/container-init.1";
+
+/// Environment variables the tool reads, for the man page.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("CONTAINER_INIT_ROOT", "the default for --root"),
+    ("CONTAINER_INIT_CONFIG", "the default for --config"),
+    (
+        "NO_COLOR",
+        "when set and not empty, plain text as with --no-color",
+    ),
+    ("RUST_LOG", "log filter in env_logger syntax; overrides -v and -q"),
+];
+
+/// Files the tool reads or writes, for the man page.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "/etc/sysctl.d/60-container-init.conf",
+        "IPv4 forwarding and proxy ARP after reboot; owned by container-init and rewritten whole",
+    ),
+    (
+        "/etc/default/lxc-net",
+        "the lxc-net bridge settings written by lxc-net override; mode 0644",
+    ),
+    (
+        "/etc/default/lxc-net.orig",
+        "the first lxc-net file container-init replaced, put back by lxc-net restore",
+    ),
+    (
+        "/run/lock/container-init.lock",
+        "the host lock: one container-init changes a host at a time",
+    ),
+    (
+        "/proc/sys/net/ipv4/ip_forward, /proc/sys/net/ipv4/conf/all/proxy_arp",
+        "read and written directly",
+    ),
+];
+
+pub fn man_page() -> Vec<u8> {
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut out = Vec::new();
+    // clap_mangen writes to a Vec, which cannot fail.
+    man.render_title(&mut out).expect("write to Vec");
+    man.render_name_section(&mut out).expect("write to Vec");
+    man.render_synopsis_section(&mut out).expect("write to Vec");
+    man.render_description_section(&mut out).expect("write to Vec");
+    man.render_options_section(&mut out).expect("write to Vec");
+    out.extend_from_slice(commands_section(&cmd).as_bytes());
+    out.extend_from_slice(exit_section().as_bytes());
+    out.extend_from_slice(table_section("ENVIRONMENT", ENVIRONMENT).as_bytes());
+    out.extend_from_slice(table_section("FILES", FILES).as_bytes());
+    man.render_version_section(&mut out).expect("write to Vec");
+    out
+}
+
+fn roff_escape(s: &str) -> String {
+    let s = s.replace('\\', "\\\\").replace('-', "\\-");
+    // A line starting with . or ' would be read as a request.
+    if s.starts_with('.') || s.starts_with('\'') {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+/// Every subcommand with its options, so one page documents the whole tool.
+fn commands_section(cmd: &clap::Command) -> String {
+    let mut out = String::from(".SH \"COMMAND OPTIONS\"\n");
+    let mut stack: Vec<(String, &clap::Command)> = cmd
+        .get_subcommands()
+        .map(|c| (c.get_name().to_string(), c))
+        .collect();
+    stack.reverse();
+    while let Some((path, sub)) = stack.pop() {
+        out.push_str(&format!(".TP\n\\fBcontainer\\-init {}\\fR\n", roff_escape(&path)));
+        out.push_str(&roff_escape(
+            &sub.get_about().map(|a| a.to_string()).unwrap_or_default(),
+        ));
+        out.push('\n');
+        for arg in sub
+            .get_arguments()
+            .filter(|a| !a.is_global_set() && a.get_long().is_some())
+        {
+            let long = arg.get_long().unwrap_or_default();
+            let value = match arg.get_value_names() {
+                Some(names) if arg.get_action().takes_values() => format!(" {}", names.join(" ")),
+                _ => String::new(),
+            };
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            out.push_str(&format!(
+                ".RS\n.TP\n\\fB\\-\\-{}\\fR{}\n{}\n.RE\n",
+                roff_escape(long),
+                roff_escape(&value),
+                roff_escape(&help)
+            ));
+        }
+        let mut children: Vec<(String, &clap::Command)> = sub
+            .get_subcommands()
+            .filter(|c| c.get_name() != "help")
+            .map(|c| (format!("{path} {}", c.get_name()), c))
+            .collect();
+        children.reverse();
+        stack.extend(children);
+    }
+    out
+}
+
+fn exit_section() -> String {
+    let mut out = String::from(".SH \"EXIT STATUS\"\n");
+    for exit in Exit::ALL {
+        out.push_str(&format!(
+            ".TP\n\\fB{}\\fR ({})\n{}\n",
+            exit.code(),
+            roff_escape(exit.name()),
+            roff_escape(exit.meaning())
+        ));
+    }
+    out.push_str(
+        ".PP\nEvery non\\-zero exit prints one \\fBerror:\\fR line to stderr saying what failed and \
+         what to do, followed by \\fBcaused by:\\fR lines.\n",
+    );
+    out
+}
+
+fn table_section(title: &str, rows: &[(&str, &str)]) -> String {
+    let mut out = format!(".SH {title}\n");
+    for (name, meaning) in rows {
+        out.push_str(&format!(
+            ".TP\n\\fB{}\\fR\n{}\n",
+            roff_escape(name),
+            roff_escape(meaning)
+        ));
+    }
+    out
+}

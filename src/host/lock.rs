@@ -1,0 +1,123 @@
+//! The host-wide lock: one container-init at a time changes a host.
+
+use std::fs::{File, OpenOptions};
+use std::time::{Duration, Instant};
+
+use fd_lock::{RwLock, RwLockWriteGuard};
+
+use super::Host;
+use crate::exit::{Exit, coded};
+use crate::host::write_error;
+
+pub const LOCK_PATH: &str = "/run/lock/container-init.lock";
+
+/// How often a held lock is tried again.
+const POLL: Duration = Duration::from_millis(100);
+
+pub struct HostLock {
+    lock: RwLock<File>,
+    shown: String,
+}
+
+impl HostLock {
+    pub fn open(host: &Host) -> anyhow::Result<HostLock> {
+        let path = host.path(LOCK_PATH);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| write_error(&path, e))?;
+        Ok(HostLock {
+            lock: RwLock::new(file),
+            shown: path.display().to_string(),
+        })
+    }
+
+    /// Take the lock, waiting up to `timeout` for whoever holds it (75 then).
+    /// The lock is held until the guard is dropped, or the process exits.
+    pub fn acquire(&mut self, timeout: Duration) -> anyhow::Result<RwLockWriteGuard<'_, File>> {
+        let deadline = Instant::now() + timeout;
+        let mut logged = false;
+        // The borrow checker cannot see that a failed `try_write` releases its
+        // borrow, so the loop asks first and takes the guard once it is free.
+        loop {
+            match self.lock.try_write() {
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(coded(Exit::Os, format!("cannot lock {}: {e}", self.shown))),
+            }
+            if Instant::now() >= deadline {
+                return Err(coded(
+                    Exit::TempFail,
+                    format!(
+                        "another container-init holds {} after {}s; wait for it to finish, or raise --lock-timeout",
+                        self.shown,
+                        timeout.as_secs()
+                    ),
+                ));
+            }
+            if !logged {
+                log::warn!("waiting for {}, held by another container-init", self.shown);
+                logged = true;
+            }
+            std::thread::sleep(POLL);
+        }
+        self.lock
+            .try_write()
+            .map_err(|e| coded(Exit::TempFail, format!("cannot lock {}: {e}", self.shown)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::exit_for;
+    use crate::host::Mode;
+
+    #[test]
+    fn a_second_holder_times_out_with_75_then_gets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), Mode::Apply);
+        let mut first = HostLock::open(&host).unwrap();
+        let mut second = HostLock::open(&host).unwrap();
+        let guard = first.acquire(Duration::ZERO).unwrap();
+
+        let started = Instant::now();
+        let err = second
+            .acquire(Duration::from_millis(300))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(exit_for(&err), Exit::TempFail);
+        assert!(err.to_string().contains("--lock-timeout"), "{err}");
+
+        drop(guard);
+        assert!(second.acquire(Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn waits_for_a_holder_in_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), Mode::Apply);
+        let mut ours = HostLock::open(&host).unwrap();
+        let path = host.path(LOCK_PATH);
+        // util-linux flock(1) holds the same lock for half a second.
+        let mut holder = std::process::Command::new("flock")
+            .arg(&path)
+            .args(["sleep", "0.5"])
+            .spawn()
+            .unwrap();
+        while ours.acquire(Duration::ZERO).is_ok() {
+            // flock(1) has not taken it yet; give it back and look again.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let started = Instant::now();
+        let _guard = ours.acquire(Duration::from_secs(10)).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        holder.wait().unwrap();
+    }
+}

@@ -1,0 +1,99 @@
+//! The host as the program sees it. Every step reads and changes the machine
+//! through a [`Host`]: paths resolved under `--root`, one command runner, atomic
+//! file writes, the host lock. Nothing else touches the file system or spawns a
+//! process, so `--root`, `--dry-run` and `--check` hold everywhere at once.
+
+mod files;
+mod lock;
+pub mod os_release;
+mod runner;
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+pub use files::{FileChange, write_error};
+pub use lock::{HostLock, LOCK_PATH};
+pub use runner::{CommandLine, Output, Ran};
+
+use crate::exit::{Exit, coded};
+use crate::report::Status;
+
+/// Whether changes are made, or only shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    /// `--dry-run`: show the plan, exit 0.
+    DryRun,
+    /// `--check`: show the plan, exit 2 when anything would change.
+    Check,
+}
+
+#[derive(Debug)]
+pub struct Host {
+    root: PathBuf,
+    mode: Mode,
+}
+
+impl Host {
+    pub fn new(root: impl Into<PathBuf>, mode: Mode) -> Host {
+        Host {
+            root: root.into(),
+            mode,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn applies(&self) -> bool {
+        self.mode == Mode::Apply
+    }
+
+    /// The status of a step that found something to change.
+    pub fn change_status(&self) -> Status {
+        if self.applies() {
+            Status::Changed
+        } else {
+            Status::WouldChange
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// An absolute host path (`/etc/...`) as seen under `--root`.
+    pub fn path(&self, absolute: &str) -> PathBuf {
+        debug_assert!(absolute.starts_with('/'), "{absolute} is not absolute");
+        self.root.join(absolute.trim_start_matches('/'))
+    }
+
+    /// A file's content, or `None` when it does not exist.
+    pub fn read_optional(&self, absolute: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let path = self.path(absolute);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            // A path through a non-directory cannot exist either.
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => Ok(None),
+            Err(e) => {
+                let exit = if e.kind() == ErrorKind::PermissionDenied {
+                    Exit::NoPerm
+                } else {
+                    Exit::Os
+                };
+                Err(coded(
+                    exit,
+                    format!(
+                        "cannot read {}: {e}; run as root, or check the file",
+                        path.display()
+                    ),
+                ))
+            }
+        }
+    }
+
+    pub fn exists(&self, absolute: &str) -> bool {
+        self.path(absolute).exists()
+    }
+}

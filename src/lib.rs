@@ -1,0 +1,15 @@
+//! container-init: prepare a Linux host to run LXC, LXD or KVM containers.
+//!
+//! `main.rs` only calls [`app::main`]; everything else lives here so that
+//! tests can reach it.
+
+pub mod app;
+pub mod cli;
+pub mod docs;
+pub mod exit;
+pub mod forwarding;
+pub mod host;
+pub mod logging;
+pub mod lxc_net;
+pub mod net;
+pub mod report;

@@ -1,0 +1,26 @@
+//! Logs go to stderr through env_logger; `-v`/`-q` pick the level and
+//! `RUST_LOG` overrides both.
+
+use std::io::Write;
+
+use log::LevelFilter;
+
+pub fn init(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => LevelFilter::Error,
+        (false, 0) => LevelFilter::Warn,
+        (false, 1) => LevelFilter::Info,
+        (false, 2) => LevelFilter::Debug,
+        (false, _) => LevelFilter::Trace,
+    };
+    let mut builder = env_logger::Builder::new();
+    builder
+        .filter_level(level)
+        .format(|buf, record| {
+            let level = record.level().as_str().to_ascii_lowercase();
+            writeln!(buf, "container-init: {level}: {}", record.args())
+        })
+        .parse_env("RUST_LOG");
+    // A second init (tests calling in twice) keeps the first logger.
+    let _ = builder.try_init();
+}
