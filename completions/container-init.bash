@@ -31,6 +31,9 @@ _container__init() {
             container__init,man)
                 cmd="container__init__subcmd__man"
                 ;;
+            container__init,manager-config)
+                cmd="container__init__subcmd__manager__subcmd__config"
+                ;;
             container__init__subcmd__forwarding,disable)
                 cmd="container__init__subcmd__forwarding__subcmd__disable"
                 ;;
@@ -70,6 +73,9 @@ _container__init() {
             container__init__subcmd__help,man)
                 cmd="container__init__subcmd__help__subcmd__man"
                 ;;
+            container__init__subcmd__help,manager-config)
+                cmd="container__init__subcmd__help__subcmd__manager__subcmd__config"
+                ;;
             container__init__subcmd__help__subcmd__forwarding,disable)
                 cmd="container__init__subcmd__help__subcmd__forwarding__subcmd__disable"
                 ;;
@@ -87,6 +93,9 @@ _container__init() {
                 ;;
             container__init__subcmd__help__subcmd__lxc__subcmd__net,show)
                 cmd="container__init__subcmd__help__subcmd__lxc__subcmd__net__subcmd__show"
+                ;;
+            container__init__subcmd__help__subcmd__manager__subcmd__config,show)
+                cmd="container__init__subcmd__help__subcmd__manager__subcmd__config__subcmd__show"
                 ;;
             container__init__subcmd__lxc__subcmd__net,help)
                 cmd="container__init__subcmd__lxc__subcmd__net__subcmd__help"
@@ -112,6 +121,18 @@ _container__init() {
             container__init__subcmd__lxc__subcmd__net__subcmd__help,show)
                 cmd="container__init__subcmd__lxc__subcmd__net__subcmd__help__subcmd__show"
                 ;;
+            container__init__subcmd__manager__subcmd__config,help)
+                cmd="container__init__subcmd__manager__subcmd__config__subcmd__help"
+                ;;
+            container__init__subcmd__manager__subcmd__config,show)
+                cmd="container__init__subcmd__manager__subcmd__config__subcmd__show"
+                ;;
+            container__init__subcmd__manager__subcmd__config__subcmd__help,help)
+                cmd="container__init__subcmd__manager__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            container__init__subcmd__manager__subcmd__config__subcmd__help,show)
+                cmd="container__init__subcmd__manager__subcmd__config__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -119,7 +140,7 @@ _container__init() {
 
     case "${cmd}" in
         container__init)
-            opts="-v -q -h -V --verbose --quiet --root --config --dry-run --check --output --no-color --help --version forwarding lxc-net completions man help"
+            opts="-v -q -h -V --verbose --quiet --root --config --dry-run --check --output --no-color --help --version forwarding lxc-net manager-config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -345,7 +366,7 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__help)
-            opts="forwarding lxc-net completions man help"
+            opts="forwarding lxc-net manager-config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -501,6 +522,34 @@ _container__init() {
         container__subcmd__init__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__help__subcmd__manager__subcmd__config)
+            opts="show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__help__subcmd__manager__subcmd__config__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -713,6 +762,132 @@ _container__init() {
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__manager__subcmd__config)
+            opts="-v -q -h --verbose --quiet --root --config --dry-run --check --output --no-color --help show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__manager__subcmd__config__subcmd__help)
+            opts="show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__manager__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__manager__subcmd__config__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__manager__subcmd__config__subcmd__show)
+            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --format --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd kvm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --controller)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --machine)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manager-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

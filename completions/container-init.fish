@@ -37,6 +37,7 @@ complete -c container-init -n "__fish_container_init_needs_command" -s h -l help
 complete -c container-init -n "__fish_container_init_needs_command" -s V -l version -d 'Print version'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "forwarding" -d 'IPv4 forwarding and proxy ARP, now and after reboot'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
+complete -c container-init -n "__fish_container_init_needs_command" -f -a "manager-config" -d 'Fetch and print the controller\'s container manager config'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "completions" -d 'Print a completion script'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -143,6 +144,39 @@ complete -c container-init -n "__fish_container_init_using_subcommand lxc-net; a
 complete -c container-init -n "__fish_container_init_using_subcommand lxc-net; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the values in the current /etc/default/lxc-net'
 complete -c container-init -n "__fish_container_init_using_subcommand lxc-net; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Put /etc/default/lxc-net.orig back'
 complete -c container-init -n "__fish_container_init_using_subcommand lxc-net; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l output -d 'Report format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Only errors on stderr'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l dry-run -d 'Print the plan (file diffs, command lines) and change nothing'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l check -d 'Like --dry-run, but exit 2 when anything would change'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print the manager config for a container type, keys sorted'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l controller -d 'The controller\'s base URL (https://, or http:// on loopback)' -r
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l token-file -d 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l ca-cert -d 'PEM file with the CA that signed the controller\'s certificate' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l machine -d 'This machine\'s id at the controller' -r
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l namespace -d 'Namespace for container names; overrides the controller\'s `name`' -r
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l timeout -d 'Total seconds for the controller, retries included' -r
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l manager-config -d 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l format -d 'Document format [default: yaml, or json with --output json]' -r -f -a "yaml\t''
+json\t''"
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l output -d 'Report format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l dry-run -d 'Print the plan (file diffs, command lines) and change nothing'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l check -d 'Like --dry-run, but exit 2 when anything would change'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the manager config for a container type, keys sorted'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c container-init -n "__fish_container_init_using_subcommand completions" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand completions" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand completions" -l output -d 'Report format on stdout' -r -f -a "text\t''
@@ -163,14 +197,16 @@ complete -c container-init -n "__fish_container_init_using_subcommand man" -l dr
 complete -c container-init -n "__fish_container_init_using_subcommand man" -l check -d 'Like --dry-run, but exit 2 when anything would change'
 complete -c container-init -n "__fish_container_init_using_subcommand man" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
 complete -c container-init -n "__fish_container_init_using_subcommand man" -s h -l help -d 'Print help'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net completions man help" -f -a "forwarding" -d 'IPv4 forwarding and proxy ARP, now and after reboot'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net completions man help" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net completions man help" -f -a "completions" -d 'Print a completion script'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "forwarding" -d 'IPv4 forwarding and proxy ARP, now and after reboot'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "manager-config" -d 'Fetch and print the controller\'s container manager config'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "completions" -d 'Print a completion script'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "enable" -d 'Set net.ipv4.ip_forward and net.ipv4.conf.all.proxy_arp to 1'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "disable" -d 'Set net.ipv4.ip_forward and net.ipv4.conf.all.proxy_arp to 0'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "status" -d 'Print the running and persisted values'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from lxc-net" -f -a "override" -d 'Write /etc/default/lxc-net, keeping the first foreign original as lxc-net.orig'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from lxc-net" -f -a "show" -d 'Print the values in the current /etc/default/lxc-net'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from lxc-net" -f -a "restore" -d 'Put /etc/default/lxc-net.orig back'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from manager-config" -f -a "show" -d 'Print the manager config for a container type, keys sorted'

@@ -261,6 +261,83 @@ esac
     ;;
 esac
 ;;
+(manager-config)
+_arguments "${_arguments_options[@]}" : \
+'--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
+'--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
+'--output=[Report format on stdout]:FORMAT:(text json)' \
+'*-v[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'*--verbose[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'(-v --verbose)-q[Only errors on stderr]' \
+'(-v --verbose)--quiet[Only errors on stderr]' \
+'(--check)--dry-run[Print the plan (file diffs, command lines) and change nothing]' \
+'--check[Like --dry-run, but exit 2 when anything would change]' \
+'--no-color[Plain text without colours (also when NO_COLOR is set)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_container-init__subcmd__manager-config_commands" \
+"*::: :->manager-config" \
+&& ret=0
+
+    case $state in
+    (manager-config)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:container-init-manager-config-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+'--controller=[The controller'\''s base URL (https\://, or http\:// on loopback)]:URL:_default' \
+'--token-file=[File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)]:FILE:_files' \
+'--ca-cert=[PEM file with the CA that signed the controller'\''s certificate]:FILE:_files' \
+'--machine=[This machine'\''s id at the controller]:ID:_default' \
+'--namespace=[Namespace for container names; overrides the controller'\''s \`name\`]:NAME:_default' \
+'--timeout=[Total seconds for the controller, retries included]:SECONDS:_default' \
+'--manager-config=[Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller]:FILE:_files' \
+'--format=[Document format \[default\: yaml, or json with --output json\]]:FORMAT:(yaml json)' \
+'--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
+'--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
+'--output=[Report format on stdout]:FORMAT:(text json)' \
+'*-v[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'*--verbose[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'(-v --verbose)-q[Only errors on stderr]' \
+'(-v --verbose)--quiet[Only errors on stderr]' \
+'(--check)--dry-run[Print the plan (file diffs, command lines) and change nothing]' \
+'--check[Like --dry-run, but exit 2 when anything would change]' \
+'--no-color[Plain text without colours (also when NO_COLOR is set)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+':container_type:(lxc lxd kvm)' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_container-init__subcmd__manager-config__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:container-init-manager-config-help-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 '--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
@@ -362,6 +439,26 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(manager-config)
+_arguments "${_arguments_options[@]}" : \
+":: :_container-init__subcmd__help__subcmd__manager-config_commands" \
+"*::: :->manager-config" \
+&& ret=0
+
+    case $state in
+    (manager-config)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:container-init-help-manager-config-command-$line[1]:"
+        case $line[1] in
+            (show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
 (completions)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -388,6 +485,7 @@ _container-init_commands() {
     local commands; commands=(
 'forwarding:IPv4 forwarding and proxy ARP, now and after reboot' \
 'lxc-net:/etc/default/lxc-net for addressable LXC containers' \
+'manager-config:Fetch and print the controller'\''s container manager config' \
 'completions:Print a completion script' \
 'man:Print the man page (roff)' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -459,6 +557,7 @@ _container-init__subcmd__help_commands() {
     local commands; commands=(
 'forwarding:IPv4 forwarding and proxy ARP, now and after reboot' \
 'lxc-net:/etc/default/lxc-net for addressable LXC containers' \
+'manager-config:Fetch and print the controller'\''s container manager config' \
 'completions:Print a completion script' \
 'man:Print the man page (roff)' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -528,6 +627,18 @@ _container-init__subcmd__help__subcmd__man_commands() {
     local commands; commands=()
     _describe -t commands 'container-init help man commands' commands "$@"
 }
+(( $+functions[_container-init__subcmd__help__subcmd__manager-config_commands] )) ||
+_container-init__subcmd__help__subcmd__manager-config_commands() {
+    local commands; commands=(
+'show:Print the manager config for a container type, keys sorted' \
+    )
+    _describe -t commands 'container-init help manager-config commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__help__subcmd__manager-config__subcmd__show_commands] )) ||
+_container-init__subcmd__help__subcmd__manager-config__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init help manager-config show commands' commands "$@"
+}
 (( $+functions[_container-init__subcmd__lxc-net_commands] )) ||
 _container-init__subcmd__lxc-net_commands() {
     local commands; commands=(
@@ -587,6 +698,37 @@ _container-init__subcmd__lxc-net__subcmd__show_commands() {
 _container-init__subcmd__man_commands() {
     local commands; commands=()
     _describe -t commands 'container-init man commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__manager-config_commands] )) ||
+_container-init__subcmd__manager-config_commands() {
+    local commands; commands=(
+'show:Print the manager config for a container type, keys sorted' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'container-init manager-config commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__manager-config__subcmd__help_commands] )) ||
+_container-init__subcmd__manager-config__subcmd__help_commands() {
+    local commands; commands=(
+'show:Print the manager config for a container type, keys sorted' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'container-init manager-config help commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__manager-config__subcmd__help__subcmd__help_commands] )) ||
+_container-init__subcmd__manager-config__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init manager-config help help commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__manager-config__subcmd__help__subcmd__show_commands] )) ||
+_container-init__subcmd__manager-config__subcmd__help__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init manager-config help show commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__manager-config__subcmd__show_commands] )) ||
+_container-init__subcmd__manager-config__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init manager-config show commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_container-init" ]; then

@@ -6,12 +6,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ForwardingCommand, LxcNetCommand, OutputFormat};
+use crate::cli::{
+    Cli, Command, DocFormat, ForwardingCommand, LxcNetCommand, ManagerConfigCommand, OutputFormat, SourceArgs,
+};
+use crate::config_source::{self, Source};
+use crate::container_type::ContainerType;
 use crate::exit::{Exit, exit_for, render_error};
 use crate::forwarding::{self, Forwarding};
 use crate::host::{Host, Mode};
 use crate::lxc_net::{self, LxcNet, Request};
-use crate::report::{Report, Status};
+use crate::report::{Report, Status, Step};
+use crate::settings::{ConfigFile, Overrides, Settings, TOKEN_ENV};
 use crate::{docs, logging};
 
 /// What a command hands back to be printed.
@@ -74,6 +79,9 @@ pub fn command_name(command: &Command) -> String {
         Command::LxcNet(LxcNetCommand::Override(_)) => "lxc-net override".into(),
         Command::LxcNet(LxcNetCommand::Show) => "lxc-net show".into(),
         Command::LxcNet(LxcNetCommand::Restore) => "lxc-net restore".into(),
+        Command::ManagerConfig(ManagerConfigCommand::Show { container_type, .. }) => {
+            format!("manager-config show {container_type}")
+        }
         Command::Completions { shell } => format!("completions {shell}"),
         Command::Man => "man".into(),
     }
@@ -150,8 +158,72 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
         }
         Command::LxcNet(LxcNetCommand::Show) => lxc_net::show(host, report)?,
         Command::LxcNet(LxcNetCommand::Restore) => lxc_net::restore(host, report)?,
+        Command::ManagerConfig(ManagerConfigCommand::Show {
+            container_type,
+            source,
+            format,
+        }) => {
+            let format = format.unwrap_or(match cli.output {
+                OutputFormat::Json => DocFormat::Json,
+                OutputFormat::Text => DocFormat::Yaml,
+            });
+            return manager_config_show(cli, host, report, *container_type, source, format);
+        }
         Command::Completions { shell } => return Ok(Done::Raw(docs::completion(*shell))),
         Command::Man => return Ok(Done::Raw(docs::man_page())),
     }
     Ok(Done::Report)
+}
+
+/// The settings of the config file, environment and flags, merged.
+pub fn settings(cli: &Cli, host: &Host, source: &SourceArgs) -> anyhow::Result<Settings> {
+    let (file, path) = ConfigFile::load(cli.config.as_deref(), host)?;
+    if let Some(path) = path {
+        log::info!("read settings from {}", path.display());
+    }
+    let flags = Overrides {
+        controller: source.controller.clone(),
+        token_file: source.token_file.clone(),
+        ca_cert: source.ca_cert.clone(),
+        machine: source.machine.clone(),
+        namespace: source.namespace.clone(),
+        address_allocation: None,
+        timeout: std::time::Duration::from_secs(source.timeout),
+    };
+    Settings::resolve(&flags, file, std::env::var(TOKEN_ENV).ok())
+}
+
+fn manager_config_show(
+    cli: &Cli,
+    host: &Host,
+    report: &mut Report,
+    ty: ContainerType,
+    source: &SourceArgs,
+    format: DocFormat,
+) -> anyhow::Result<Done> {
+    let settings = settings(cli, host, source)?;
+    let mut sourced = None;
+    report.run_step("manager-config", || {
+        let got = config_source::obtain(&settings, ty, source.manager_config.as_deref())?;
+        let step = Step::new("manager-config", Status::Unchanged, got.source.describe());
+        sourced = Some(got);
+        Ok(step)
+    })?;
+    let sourced = sourced.expect("set by the step above");
+    let values = sourced.config.to_values();
+    let mut doc = match format {
+        DocFormat::Json => serde_json::to_string_pretty(&values).expect("strings serialise") + "\n",
+        DocFormat::Yaml => serde_yaml::to_string(&values).expect("strings serialise"),
+    };
+    if sourced.source == Source::BuiltIn {
+        let note = "no controller is configured (--controller, CONTAINER_INIT_CONTROLLER or controller.url \
+                    in the config file); these are the built-in defaults";
+        if !cli.quiet {
+            eprintln!("note: {note}");
+        }
+        if format == DocFormat::Yaml {
+            doc = format!("# {note}\n{doc}");
+        }
+    }
+    Ok(Done::Raw(doc.into_bytes()))
 }

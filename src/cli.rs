@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
+use crate::container_type::ContainerType;
 use crate::net::{BridgeName, Ipv4Net, parse_ipv4};
 
 #[derive(Debug, Parser)]
@@ -87,6 +88,10 @@ pub enum Command {
     #[command(name = "lxc-net", subcommand)]
     LxcNet(LxcNetCommand),
 
+    /// Fetch and print the controller's container manager config
+    #[command(name = "manager-config", subcommand)]
+    ManagerConfig(ManagerConfigCommand),
+
     /// Print a completion script
     Completions {
         #[arg(value_enum)]
@@ -95,6 +100,80 @@ pub enum Command {
 
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManagerConfigCommand {
+    /// Print the manager config for a container type, keys sorted
+    Show {
+        #[arg(value_enum, value_name = "TYPE")]
+        container_type: ContainerType,
+
+        #[command(flatten)]
+        source: SourceArgs,
+
+        /// Document format [default: yaml, or json with --output json]
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<DocFormat>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocFormat {
+    Yaml,
+    Json,
+}
+
+/// Where the manager config comes from; shared by `setup` and `manager-config show`.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// The controller's base URL (https://, or http:// on loopback)
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CONTAINER_INIT_CONTROLLER",
+        hide_env_values = true
+    )]
+    pub controller: Option<String>,
+
+    /// File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// PEM file with the CA that signed the controller's certificate
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CONTAINER_INIT_CA_CERT",
+        hide_env_values = true
+    )]
+    pub ca_cert: Option<PathBuf>,
+
+    /// This machine's id at the controller
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "CONTAINER_INIT_MACHINE",
+        hide_env_values = true
+    )]
+    pub machine: Option<String>,
+
+    /// Namespace for container names; overrides the controller's `name`
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "CONTAINER_INIT_NAMESPACE",
+        hide_env_values = true
+    )]
+    pub namespace: Option<String>,
+
+    /// Total seconds for the controller, retries included
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller
+    #[arg(long, value_name = "FILE")]
+    pub manager_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

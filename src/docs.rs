@@ -52,6 +52,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 /// Files the tool reads or writes, for the man page.
 pub const FILES: &[(&str, &str)] = &[
     (
+        "/etc/container-init/config.yaml",
+        "the tool's own settings, read under --root when --config is not given and the file exists",
+    ),
+    (
         "/etc/sysctl.d/60-container-init.conf",
         "IPv4 forwarding and proxy ARP after reboot; owned by container-init and rewritten whole",
     ),
@@ -84,12 +88,54 @@ pub fn man_page() -> Vec<u8> {
     man.render_description_section(&mut out).expect("write to Vec");
     man.render_options_section(&mut out).expect("write to Vec");
     out.extend_from_slice(commands_section(&cmd).as_bytes());
+    out.extend_from_slice(CONTROLLER_SECTION.as_bytes());
     out.extend_from_slice(exit_section().as_bytes());
     out.extend_from_slice(table_section("ENVIRONMENT", ENVIRONMENT).as_bytes());
     out.extend_from_slice(table_section("FILES", FILES).as_bytes());
     man.render_version_section(&mut out).expect("write to Vec");
     out
 }
+
+/// How to point the tool at a controller, with the config file and an example.
+const CONTROLLER_SECTION: &str = r#".SH CONTROLLER
+The manager config comes from \fB\-\-manager\-config\fR FILE when given, else from
+the controller when one is configured, else from the built\-in defaults (no
+forwarding, NAT and MTU left to the runtime).
+The request is \fBGET\fR \fIURL\fR/v1/container\-manager\-config/\fITYPE\fR[?machine=\fIID\fR]
+with \fBAccept: application/json\fR and, when a token is configured,
+\fBAuthorization: Bearer\fR \fItoken\fR; the answer must be
+{"config": {"key": "value", ...}} of at most 1 MiB.
+.PP
+HTTPS is verified against the system's CAs plus \fB\-\-ca\-cert\fR. Plain http://
+is refused with a token unless the host is loopback. Redirects are not followed.
+Connection failures, timeouts, 429 and 5xx answers are retried with exponential
+backoff within \fB\-\-timeout\fR seconds in all (default 30), then exit 75;
+401 and 403 exit 77 at once; other answers exit 76; an untrusted certificate
+exits 78. The token never appears in output or logs.
+.PP
+Precedence: flag, then environment variable, then the config file, then the
+default. The config file (\fB\-\-config\fR, default /etc/container\-init/config.yaml):
+.PP
+.nf
+controller:
+  url: https://10.1.2.3:17070
+  token\-file: /etc/container\-init/token
+  ca\-cert: /etc/container\-init/controller\-ca.pem
+machine: "4"
+namespace: juju\-machine\-4
+address\-allocation: false
+.fi
+.PP
+Unknown keys in it are errors (exit 78, naming the file and the line).
+.PP
+Example:
+.PP
+.nf
+container\-init manager\-config show lxd \e
+    \-\-controller https://10.1.2.3:17070 \-\-ca\-cert ca.pem \e
+    \-\-token\-file /etc/container\-init/token \-\-machine 4
+.fi
+"#;
 
 fn roff_escape(s: &str) -> String {
     let s = s.replace('\\', "\\\\").replace('-', "\\-");

@@ -5,11 +5,17 @@
 
 pub mod app;
 pub mod cli;
+pub mod config_source;
+pub mod container_type;
+pub mod controller;
 pub mod docs;
 pub mod exit;
 pub mod forwarding;
 pub mod host;
 pub mod logging;
 pub mod lxc_net;
+pub mod manager_config;
 pub mod net;
 pub mod report;
+pub mod secret;
+pub mod settings;

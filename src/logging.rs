@@ -15,7 +15,9 @@ pub fn init(verbose: u8, quiet: bool) {
     };
     let mut builder = env_logger::Builder::new();
     builder
-        .filter_level(level)
+        // Other crates' debug logs are noise to an operator; RUST_LOG reaches them.
+        .filter_level(LevelFilter::Warn.min(level))
+        .filter_module("container_init", level)
         .format(|buf, record| {
             let level = record.level().as_str().to_ascii_lowercase();
             writeln!(buf, "container-init: {level}: {}", record.args())

@@ -1,0 +1,137 @@
+//! Where the manager config comes from: a local file, the controller, or the
+//! built-in defaults, in that order of preference.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use crate::container_type::ContainerType;
+use crate::controller;
+use crate::exit::{Exit, coded};
+use crate::manager_config::ManagerConfig;
+use crate::settings::Settings;
+
+/// A validated manager config and a few words on where it came from.
+#[derive(Debug, Clone)]
+pub struct Sourced {
+    pub config: ManagerConfig,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    BuiltIn,
+    File(String),
+    Controller(String),
+}
+
+impl Source {
+    pub fn describe(&self) -> String {
+        match self {
+            Source::BuiltIn => "built-in defaults".into(),
+            Source::File(path) => format!("from {path}"),
+            Source::Controller(origin) => format!("from the controller at {origin}"),
+        }
+    }
+}
+
+pub fn obtain(settings: &Settings, ty: ContainerType, local: Option<&Path>) -> anyhow::Result<Sourced> {
+    let (values, source) = if let Some(path) = local {
+        (read_local(path)?, Source::File(path.display().to_string()))
+    } else if let Some(controller) = &settings.controller {
+        let origin = controller::request_url(controller, ty)?
+            .origin()
+            .ascii_serialization();
+        (controller::fetch(controller, ty)?, Source::Controller(origin))
+    } else {
+        return Ok(Sourced {
+            config: ManagerConfig::builtin().with_namespace(settings.namespace.as_deref())?,
+            source: Source::BuiltIn,
+        });
+    };
+    let config = ManagerConfig::from_values(&values)?.with_namespace(settings.namespace.as_deref())?;
+    for key in config.unknown.keys() {
+        log::warn!(
+            "manager config key {key:?} is not known to this version of container-init; it is kept but not used"
+        );
+    }
+    Ok(Sourced { config, source })
+}
+
+/// A local manager config: the controller's JSON document, or a flat YAML
+/// mapping of the same keys (`-` is stdin). YAML numbers and booleans count
+/// as their string forms.
+pub fn read_local(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let shown = path.display();
+    let mut text = String::new();
+    let read = if path == Path::new("-") {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    read.map_err(|e| {
+        coded(
+            Exit::Data,
+            format!("cannot read manager config {shown}: {e}; fix --manager-config"),
+        )
+    })?;
+    parse_local(&text).map_err(|why| coded(Exit::Data, format!("invalid manager config {shown}: {why}")))
+}
+
+pub fn parse_local(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| match e.location() {
+        Some(at) => format!("line {} column {}: {e}", at.line(), at.column()),
+        None => e.to_string(),
+    })?;
+    let map = match doc {
+        serde_yaml::Value::Null => return Ok(BTreeMap::new()),
+        serde_yaml::Value::Mapping(m) => m,
+        _ => return Err("it is not a mapping of keys to values".into()),
+    };
+    // The controller's envelope, {"config": {...}}, or the mapping itself.
+    let map = match (map.len(), map.get("config")) {
+        (1, Some(serde_yaml::Value::Mapping(inner))) => inner.clone(),
+        _ => map,
+    };
+    let mut out = BTreeMap::new();
+    for (key, value) in map {
+        let key = scalar(&key).ok_or("a key is not a plain string")?;
+        let value = scalar(&value)
+            .ok_or_else(|| format!("the value of {key:?} is not a string, number or boolean"))?;
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
+fn scalar(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        serde_yaml::Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_envelope_and_flat_yaml_read_the_same() {
+        let json =
+            parse_local(r#"{"config": {"lxc-default-mtu": "1450", "ip-forwarding": "true"}}"#).unwrap();
+        let yaml = parse_local("lxc-default-mtu: 1450\nip-forwarding: true\n").unwrap();
+        assert_eq!(json, yaml);
+        assert_eq!(yaml["lxc-default-mtu"], "1450");
+        assert_eq!(yaml["ip-forwarding"], "true");
+    }
+
+    #[test]
+    fn nested_values_are_refused_with_the_key() {
+        let err = parse_local("a:\n  b: c\n").unwrap_err();
+        assert!(err.contains("\"a\""), "{err}");
+        assert!(parse_local("- a\n").is_err());
+        assert!(parse_local("a: [\n").unwrap_err().contains("line"));
+    }
+}

@@ -1,0 +1,28 @@
+//! The three kinds of container a host can be prepared for.
+
+use std::fmt;
+
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContainerType {
+    Lxc,
+    Lxd,
+    Kvm,
+}
+
+impl ContainerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerType::Lxc => "lxc",
+            ContainerType::Lxd => "lxd",
+            ContainerType::Kvm => "kvm",
+        }
+    }
+}
+
+impl fmt::Display for ContainerType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,297 @@
+//! The tool's own settings: command-line flag, then environment, then the
+//! YAML config file, then the built-in default.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::exit::{Exit, coded};
+use crate::host::Host;
+use crate::secret::Token;
+
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/container-init/config.yaml";
+pub const TOKEN_ENV: &str = "CONTAINER_INIT_TOKEN";
+
+/// `/etc/container-init/config.yaml`. Unknown keys are errors: a typo in a
+/// file that steers a host should not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub controller: ControllerSection,
+    pub machine: Option<StringOrNumber>,
+    pub namespace: Option<String>,
+    pub address_allocation: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ControllerSection {
+    pub url: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// `machine: 4` and `machine: "4"` mean the same machine.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StringOrNumber {
+    String(String),
+    Number(u64),
+}
+
+impl StringOrNumber {
+    fn into_string(self) -> String {
+        match self {
+            StringOrNumber::String(s) => s,
+            StringOrNumber::Number(n) => n.to_string(),
+        }
+    }
+}
+
+impl ConfigFile {
+    /// The explicitly named file (which must exist), or the default one under
+    /// `--root` when it exists. Either must parse (78 naming file and line).
+    pub fn load(explicit: Option<&Path>, host: &Host) -> anyhow::Result<(ConfigFile, Option<PathBuf>)> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let p = host.path(DEFAULT_CONFIG_PATH);
+                if !p.exists() {
+                    return Ok((ConfigFile::default(), None));
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            coded(
+                Exit::Config,
+                format!(
+                    "cannot read config file {}: {e}; fix --config or CONTAINER_INIT_CONFIG",
+                    path.display()
+                ),
+            )
+        })?;
+        let file = ConfigFile::parse(&text).map_err(|why| {
+            coded(
+                Exit::Config,
+                format!("invalid config file {}: {why}", path.display()),
+            )
+        })?;
+        Ok((file, Some(path)))
+    }
+
+    pub fn parse(text: &str) -> Result<ConfigFile, String> {
+        if text.trim().is_empty() {
+            return Ok(ConfigFile::default());
+        }
+        serde_yaml::from_str(text).map_err(|e| match e.location() {
+            Some(at) => format!("line {} column {}: {e}", at.line(), at.column()),
+            None => e.to_string(),
+        })
+    }
+}
+
+/// What the command line and environment say; `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub controller: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub machine: Option<String>,
+    pub namespace: Option<String>,
+    pub address_allocation: Option<bool>,
+    pub timeout: Duration,
+}
+
+/// Where and how to reach the controller.
+#[derive(Debug, Clone)]
+pub struct ControllerSettings {
+    pub url: String,
+    pub token: Option<Token>,
+    pub ca_cert: Option<PathBuf>,
+    pub machine: Option<String>,
+    /// The whole budget for the fetch, retries included.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `None` when no controller is configured anywhere.
+    pub controller: Option<ControllerSettings>,
+    pub namespace: Option<String>,
+    pub address_allocation: bool,
+}
+
+impl Settings {
+    pub fn resolve(
+        flags: &Overrides,
+        file: ConfigFile,
+        env_token: Option<String>,
+    ) -> anyhow::Result<Settings> {
+        let url = flags.controller.clone().or(file.controller.url);
+        let token = match (&flags.token_file, env_token, &file.controller.token_file) {
+            (Some(path), _, _) => Some(read_token_file(path)?),
+            (None, Some(raw), _) => Some(Token::new(&raw).map_err(|why| {
+                coded(
+                    Exit::Config,
+                    format!("the token in {TOKEN_ENV} {why}; set it to the controller's token"),
+                )
+            })?),
+            (None, None, Some(path)) => Some(read_token_file(path)?),
+            (None, None, None) => None,
+        };
+        let ca_cert = flags.ca_cert.clone().or(file.controller.ca_cert);
+        let machine = flags
+            .machine
+            .clone()
+            .or(file.machine.map(StringOrNumber::into_string));
+        let controller = match url {
+            Some(url) => Some(ControllerSettings {
+                url,
+                token,
+                ca_cert,
+                machine,
+                timeout: flags.timeout,
+            }),
+            None => {
+                if flags.token_file.is_some() || flags.ca_cert.is_some() {
+                    return Err(coded(
+                        Exit::Config,
+                        "--token-file or --ca-cert was given but no controller URL; \
+                         add --controller URL, CONTAINER_INIT_CONTROLLER or controller.url in the config file",
+                    ));
+                }
+                None
+            }
+        };
+        Ok(Settings {
+            controller,
+            namespace: flags.namespace.clone().or(file.namespace),
+            address_allocation: flags
+                .address_allocation
+                .or(file.address_allocation)
+                .unwrap_or(false),
+        })
+    }
+}
+
+fn read_token_file(path: &Path) -> anyhow::Result<Token> {
+    let raw = std::fs::read_to_string(path).map_err(|e| {
+        coded(
+            Exit::Config,
+            format!(
+                "cannot read token file {}: {e}; fix --token-file or controller.token-file",
+                path.display()
+            ),
+        )
+    })?;
+    Token::new(&raw).map_err(|why| {
+        coded(
+            Exit::Config,
+            format!(
+                "token file {} {why}; put the controller's token in it",
+                path.display()
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::exit_for;
+
+    const FULL: &str = "controller:\n  url: https://10.1.2.3:17070\n  token-file: /etc/container-init/token\n  ca-cert: /etc/container-init/controller-ca.pem\nmachine: \"4\"\nnamespace: juju-machine-4\naddress-allocation: false\n";
+
+    #[test]
+    fn the_contracts_example_parses() {
+        let f = ConfigFile::parse(FULL).unwrap();
+        assert_eq!(f.controller.url.as_deref(), Some("https://10.1.2.3:17070"));
+        assert_eq!(f.namespace.as_deref(), Some("juju-machine-4"));
+        assert_eq!(f.address_allocation, Some(false));
+        assert_eq!(f.machine.unwrap().into_string(), "4");
+        assert_eq!(
+            ConfigFile::parse("machine: 7\n")
+                .unwrap()
+                .machine
+                .unwrap()
+                .into_string(),
+            "7"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = ConfigFile::parse("controller:\n  url: x\n  tokenfile: y\n").unwrap_err();
+        assert!(err.starts_with("line 3 "), "{err}");
+        let err = ConfigFile::parse("machine: [\n").unwrap_err();
+        assert!(err.contains("line "), "{err}");
+        let err = ConfigFile::parse("address-allocation: maybe\n").unwrap_err();
+        assert!(err.starts_with("line 1 "), "{err}");
+    }
+
+    #[test]
+    fn flags_beat_the_file() {
+        let flags = Overrides {
+            controller: Some("https://flag".into()),
+            machine: Some("9".into()),
+            timeout: Duration::from_secs(3),
+            ..Overrides::default()
+        };
+        let file =
+            ConfigFile::parse("controller:\n  url: https://file\nmachine: 4\nnamespace: ns\n").unwrap();
+        let s = Settings::resolve(&flags, file, None).unwrap();
+        let c = s.controller.unwrap();
+        assert_eq!(c.url, "https://flag");
+        assert_eq!(c.machine.as_deref(), Some("9"));
+        assert_eq!(s.namespace.as_deref(), Some("ns"));
+    }
+
+    #[test]
+    fn token_precedence_flag_then_env_then_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag_file = dir.path().join("flag");
+        let conf_file = dir.path().join("conf");
+        std::fs::write(&flag_file, "from-flag\n").unwrap();
+        std::fs::write(&conf_file, "from-file\n").unwrap();
+        let file = || ConfigFile {
+            controller: ControllerSection {
+                url: Some("https://c".into()),
+                token_file: Some(conf_file.clone()),
+                ca_cert: None,
+            },
+            ..ConfigFile::default()
+        };
+        let bearer = |flags: &Overrides, env: Option<&str>| {
+            let s = Settings::resolve(flags, file(), env.map(str::to_string)).unwrap();
+            s.controller.unwrap().token.unwrap().bearer()
+        };
+        let with_flag = Overrides {
+            token_file: Some(flag_file.clone()),
+            ..Overrides::default()
+        };
+        assert_eq!(bearer(&with_flag, Some("from-env")), "Bearer from-flag");
+        assert_eq!(bearer(&Overrides::default(), Some("from-env")), "Bearer from-env");
+        assert_eq!(bearer(&Overrides::default(), None), "Bearer from-file");
+    }
+
+    #[test]
+    fn a_missing_token_file_is_78_without_a_controller_it_is_78_too() {
+        let flags = Overrides {
+            controller: Some("https://c".into()),
+            token_file: Some("/nonexistent/token".into()),
+            ..Overrides::default()
+        };
+        let err = Settings::resolve(&flags, ConfigFile::default(), None).unwrap_err();
+        assert_eq!(exit_for(&err), Exit::Config);
+        assert!(err.to_string().contains("/nonexistent/token"));
+        let flags = Overrides {
+            ca_cert: Some("/x".into()),
+            ..Overrides::default()
+        };
+        let err = Settings::resolve(&flags, ConfigFile::default(), None).unwrap_err();
+        assert_eq!(exit_for(&err), Exit::Config);
+    }
+}
