@@ -16,6 +16,9 @@ _container__init() {
             ",$1")
                 cmd="container__init"
                 ;;
+            container__init,check)
+                cmd="container__init__subcmd__check"
+                ;;
             container__init,completions)
                 cmd="container__init__subcmd__completions"
                 ;;
@@ -33,6 +36,9 @@ _container__init() {
                 ;;
             container__init,manager-config)
                 cmd="container__init__subcmd__manager__subcmd__config"
+                ;;
+            container__init,setup)
+                cmd="container__init__subcmd__setup"
                 ;;
             container__init__subcmd__forwarding,disable)
                 cmd="container__init__subcmd__forwarding__subcmd__disable"
@@ -58,6 +64,9 @@ _container__init() {
             container__init__subcmd__forwarding__subcmd__help,status)
                 cmd="container__init__subcmd__forwarding__subcmd__help__subcmd__status"
                 ;;
+            container__init__subcmd__help,check)
+                cmd="container__init__subcmd__help__subcmd__check"
+                ;;
             container__init__subcmd__help,completions)
                 cmd="container__init__subcmd__help__subcmd__completions"
                 ;;
@@ -75,6 +84,9 @@ _container__init() {
                 ;;
             container__init__subcmd__help,manager-config)
                 cmd="container__init__subcmd__help__subcmd__manager__subcmd__config"
+                ;;
+            container__init__subcmd__help,setup)
+                cmd="container__init__subcmd__help__subcmd__setup"
                 ;;
             container__init__subcmd__help__subcmd__forwarding,disable)
                 cmd="container__init__subcmd__help__subcmd__forwarding__subcmd__disable"
@@ -140,8 +152,34 @@ _container__init() {
 
     case "${cmd}" in
         container__init)
-            opts="-v -q -h -V --verbose --quiet --root --config --dry-run --check --output --no-color --help --version forwarding lxc-net manager-config completions man help"
+            opts="-v -q -h -V --verbose --quiet --root --config --dry-run --check --output --no-color --help --version forwarding lxc-net setup check manager-config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__check)
+            opts="-v -q -h --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd kvm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -366,8 +404,22 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__help)
-            opts="forwarding lxc-net manager-config completions man help"
+            opts="forwarding lxc-net setup check manager-config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -550,6 +602,20 @@ _container__init() {
         container__subcmd__init__subcmd__help__subcmd__manager__subcmd__config__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__help__subcmd__setup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -886,6 +952,64 @@ _container__init() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__setup)
+            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --lock-timeout --allow-emulation --no-install --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd kvm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --controller)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --machine)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manager-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --root)

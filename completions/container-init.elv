@@ -34,6 +34,8 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --version 'Print version'
             cand forwarding 'IPv4 forwarding and proxy ARP, now and after reboot'
             cand lxc-net '/etc/default/lxc-net for addressable LXC containers'
+            cand setup 'Prepare this host for a container type: the whole job'
+            cand check 'Read-only preflight: can this host run that type?'
             cand manager-config 'Fetch and print the controller''s container manager config'
             cand completions 'Print a completion script'
             cand man 'Print the man page (roff)'
@@ -194,6 +196,44 @@ set edit:completion:arg-completer[container-init] = {|@words|
         }
         &'container-init;lxc-net;help;help'= {
         }
+        &'container-init;setup'= {
+            cand --controller 'The controller''s base URL (https://, or http:// on loopback)'
+            cand --token-file 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)'
+            cand --ca-cert 'PEM file with the CA that signed the controller''s certificate'
+            cand --machine 'This machine''s id at the controller'
+            cand --namespace 'Namespace for container names; overrides the controller''s `name`'
+            cand --timeout 'Total seconds for the controller, retries included'
+            cand --manager-config 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller'
+            cand --lock-timeout 'Seconds to wait for the host lock (and the dpkg lock) held by another process'
+            cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
+            cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
+            cand --output 'Report format on stdout'
+            cand --allow-emulation 'kvm only: go on without hardware virtualisation; guests will be slow'
+            cand --no-install 'Fail with 69 instead of installing a missing package'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand --dry-run 'Print the plan (file diffs, command lines) and change nothing'
+            cand --check 'Like --dry-run, but exit 2 when anything would change'
+            cand --no-color 'Plain text without colours (also when NO_COLOR is set)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'container-init;check'= {
+            cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
+            cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
+            cand --output 'Report format on stdout'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand --dry-run 'Print the plan (file diffs, command lines) and change nothing'
+            cand --check 'Like --dry-run, but exit 2 when anything would change'
+            cand --no-color 'Plain text without colours (also when NO_COLOR is set)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'container-init;manager-config'= {
             cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
             cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
@@ -271,6 +311,8 @@ set edit:completion:arg-completer[container-init] = {|@words|
         &'container-init;help'= {
             cand forwarding 'IPv4 forwarding and proxy ARP, now and after reboot'
             cand lxc-net '/etc/default/lxc-net for addressable LXC containers'
+            cand setup 'Prepare this host for a container type: the whole job'
+            cand check 'Read-only preflight: can this host run that type?'
             cand manager-config 'Fetch and print the controller''s container manager config'
             cand completions 'Print a completion script'
             cand man 'Print the man page (roff)'
@@ -297,6 +339,10 @@ set edit:completion:arg-completer[container-init] = {|@words|
         &'container-init;help;lxc-net;show'= {
         }
         &'container-init;help;lxc-net;restore'= {
+        }
+        &'container-init;help;setup'= {
+        }
+        &'container-init;help;check'= {
         }
         &'container-init;help;manager-config'= {
             cand show 'Print the manager config for a container type, keys sorted'

@@ -37,6 +37,8 @@ complete -c container-init -n "__fish_container_init_needs_command" -s h -l help
 complete -c container-init -n "__fish_container_init_needs_command" -s V -l version -d 'Print version'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "forwarding" -d 'IPv4 forwarding and proxy ARP, now and after reboot'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
+complete -c container-init -n "__fish_container_init_needs_command" -f -a "setup" -d 'Prepare this host for a container type: the whole job'
+complete -c container-init -n "__fish_container_init_needs_command" -f -a "check" -d 'Read-only preflight: can this host run that type?'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "manager-config" -d 'Fetch and print the controller\'s container manager config'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "completions" -d 'Print a completion script'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "man" -d 'Print the man page (roff)'
@@ -144,6 +146,36 @@ complete -c container-init -n "__fish_container_init_using_subcommand lxc-net; a
 complete -c container-init -n "__fish_container_init_using_subcommand lxc-net; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the values in the current /etc/default/lxc-net'
 complete -c container-init -n "__fish_container_init_using_subcommand lxc-net; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Put /etc/default/lxc-net.orig back'
 complete -c container-init -n "__fish_container_init_using_subcommand lxc-net; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l controller -d 'The controller\'s base URL (https://, or http:// on loopback)' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l token-file -d 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l ca-cert -d 'PEM file with the CA that signed the controller\'s certificate' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l machine -d 'This machine\'s id at the controller' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l namespace -d 'Namespace for container names; overrides the controller\'s `name`' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l timeout -d 'Total seconds for the controller, retries included' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l manager-config -d 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l lock-timeout -d 'Seconds to wait for the host lock (and the dpkg lock) held by another process' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l output -d 'Report format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l allow-emulation -d 'kvm only: go on without hardware virtualisation; guests will be slow'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l no-install -d 'Fail with 69 instead of installing a missing package'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -s q -l quiet -d 'Only errors on stderr'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l dry-run -d 'Print the plan (file diffs, command lines) and change nothing'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l check -d 'Like --dry-run, but exit 2 when anything would change'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -s h -l help -d 'Print help'
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l output -d 'Report format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c container-init -n "__fish_container_init_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c container-init -n "__fish_container_init_using_subcommand check" -s q -l quiet -d 'Only errors on stderr'
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l dry-run -d 'Print the plan (file diffs, command lines) and change nothing'
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l check -d 'Like --dry-run, but exit 2 when anything would change'
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
+complete -c container-init -n "__fish_container_init_using_subcommand check" -s h -l help -d 'Print help'
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l output -d 'Report format on stdout' -r -f -a "text\t''
@@ -197,12 +229,14 @@ complete -c container-init -n "__fish_container_init_using_subcommand man" -l dr
 complete -c container-init -n "__fish_container_init_using_subcommand man" -l check -d 'Like --dry-run, but exit 2 when anything would change'
 complete -c container-init -n "__fish_container_init_using_subcommand man" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
 complete -c container-init -n "__fish_container_init_using_subcommand man" -s h -l help -d 'Print help'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "forwarding" -d 'IPv4 forwarding and proxy ARP, now and after reboot'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "manager-config" -d 'Fetch and print the controller\'s container manager config'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "completions" -d 'Print a completion script'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net manager-config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "forwarding" -d 'IPv4 forwarding and proxy ARP, now and after reboot'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "setup" -d 'Prepare this host for a container type: the whole job'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "check" -d 'Read-only preflight: can this host run that type?'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "manager-config" -d 'Fetch and print the controller\'s container manager config'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "completions" -d 'Print a completion script'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "enable" -d 'Set net.ipv4.ip_forward and net.ipv4.conf.all.proxy_arp to 1'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "disable" -d 'Set net.ipv4.ip_forward and net.ipv4.conf.all.proxy_arp to 0'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "status" -d 'Print the running and persisted values'

@@ -37,6 +37,8 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('forwarding', 'forwarding', [CompletionResultType]::ParameterValue, 'IPv4 forwarding and proxy ARP, now and after reboot')
             [CompletionResult]::new('lxc-net', 'lxc-net', [CompletionResultType]::ParameterValue, '/etc/default/lxc-net for addressable LXC containers')
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Prepare this host for a container type: the whole job')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read-only preflight: can this host run that type?')
             [CompletionResult]::new('manager-config', 'manager-config', [CompletionResultType]::ParameterValue, 'Fetch and print the controller''s container manager config')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
@@ -216,6 +218,46 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
         'container-init;lxc-net;help;help' {
             break
         }
+        'container-init;setup' {
+            [CompletionResult]::new('--controller', '--controller', [CompletionResultType]::ParameterName, 'The controller''s base URL (https://, or http:// on loopback)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file with the CA that signed the controller''s certificate')
+            [CompletionResult]::new('--machine', '--machine', [CompletionResultType]::ParameterName, 'This machine''s id at the controller')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace for container names; overrides the controller''s `name`')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Total seconds for the controller, retries included')
+            [CompletionResult]::new('--manager-config', '--manager-config', [CompletionResultType]::ParameterName, 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the host lock (and the dpkg lock) held by another process')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--allow-emulation', '--allow-emulation', [CompletionResultType]::ParameterName, 'kvm only: go on without hardware virtualisation; guests will be slow')
+            [CompletionResult]::new('--no-install', '--no-install', [CompletionResultType]::ParameterName, 'Fail with 69 instead of installing a missing package')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (file diffs, command lines) and change nothing')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Like --dry-run, but exit 2 when anything would change')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain text without colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'container-init;check' {
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (file diffs, command lines) and change nothing')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Like --dry-run, but exit 2 when anything would change')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain text without colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'container-init;manager-config' {
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]')
@@ -300,6 +342,8 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
         'container-init;help' {
             [CompletionResult]::new('forwarding', 'forwarding', [CompletionResultType]::ParameterValue, 'IPv4 forwarding and proxy ARP, now and after reboot')
             [CompletionResult]::new('lxc-net', 'lxc-net', [CompletionResultType]::ParameterValue, '/etc/default/lxc-net for addressable LXC containers')
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Prepare this host for a container type: the whole job')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read-only preflight: can this host run that type?')
             [CompletionResult]::new('manager-config', 'manager-config', [CompletionResultType]::ParameterValue, 'Fetch and print the controller''s container manager config')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
@@ -334,6 +378,12 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             break
         }
         'container-init;help;lxc-net;restore' {
+            break
+        }
+        'container-init;help;setup' {
+            break
+        }
+        'container-init;help;check' {
             break
         }
         'container-init;help;manager-config' {

@@ -261,6 +261,50 @@ esac
     ;;
 esac
 ;;
+(setup)
+_arguments "${_arguments_options[@]}" : \
+'--controller=[The controller'\''s base URL (https\://, or http\:// on loopback)]:URL:_default' \
+'--token-file=[File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)]:FILE:_files' \
+'--ca-cert=[PEM file with the CA that signed the controller'\''s certificate]:FILE:_files' \
+'--machine=[This machine'\''s id at the controller]:ID:_default' \
+'--namespace=[Namespace for container names; overrides the controller'\''s \`name\`]:NAME:_default' \
+'--timeout=[Total seconds for the controller, retries included]:SECONDS:_default' \
+'--manager-config=[Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller]:FILE:_files' \
+'--lock-timeout=[Seconds to wait for the host lock (and the dpkg lock) held by another process]:SECONDS:_default' \
+'--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
+'--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
+'--output=[Report format on stdout]:FORMAT:(text json)' \
+'--allow-emulation[kvm only\: go on without hardware virtualisation; guests will be slow]' \
+'--no-install[Fail with 69 instead of installing a missing package]' \
+'*-v[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'*--verbose[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'(-v --verbose)-q[Only errors on stderr]' \
+'(-v --verbose)--quiet[Only errors on stderr]' \
+'(--check)--dry-run[Print the plan (file diffs, command lines) and change nothing]' \
+'--check[Like --dry-run, but exit 2 when anything would change]' \
+'--no-color[Plain text without colours (also when NO_COLOR is set)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+':container_type:(lxc lxd kvm)' \
+&& ret=0
+;;
+(check)
+_arguments "${_arguments_options[@]}" : \
+'--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
+'--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
+'--output=[Report format on stdout]:FORMAT:(text json)' \
+'*-v[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'*--verbose[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'(-v --verbose)-q[Only errors on stderr]' \
+'(-v --verbose)--quiet[Only errors on stderr]' \
+'(--check)--dry-run[Print the plan (file diffs, command lines) and change nothing]' \
+'--check[Like --dry-run, but exit 2 when anything would change]' \
+'--no-color[Plain text without colours (also when NO_COLOR is set)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+':container_type:(lxc lxd kvm)' \
+&& ret=0
+;;
 (manager-config)
 _arguments "${_arguments_options[@]}" : \
 '--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
@@ -439,6 +483,14 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(setup)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(check)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (manager-config)
 _arguments "${_arguments_options[@]}" : \
 ":: :_container-init__subcmd__help__subcmd__manager-config_commands" \
@@ -485,12 +537,19 @@ _container-init_commands() {
     local commands; commands=(
 'forwarding:IPv4 forwarding and proxy ARP, now and after reboot' \
 'lxc-net:/etc/default/lxc-net for addressable LXC containers' \
+'setup:Prepare this host for a container type\: the whole job' \
+'check:Read-only preflight\: can this host run that type?' \
 'manager-config:Fetch and print the controller'\''s container manager config' \
 'completions:Print a completion script' \
 'man:Print the man page (roff)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'container-init commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__check_commands] )) ||
+_container-init__subcmd__check_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init check commands' commands "$@"
 }
 (( $+functions[_container-init__subcmd__completions_commands] )) ||
 _container-init__subcmd__completions_commands() {
@@ -557,12 +616,19 @@ _container-init__subcmd__help_commands() {
     local commands; commands=(
 'forwarding:IPv4 forwarding and proxy ARP, now and after reboot' \
 'lxc-net:/etc/default/lxc-net for addressable LXC containers' \
+'setup:Prepare this host for a container type\: the whole job' \
+'check:Read-only preflight\: can this host run that type?' \
 'manager-config:Fetch and print the controller'\''s container manager config' \
 'completions:Print a completion script' \
 'man:Print the man page (roff)' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'container-init help commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__help__subcmd__check_commands] )) ||
+_container-init__subcmd__help__subcmd__check_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init help check commands' commands "$@"
 }
 (( $+functions[_container-init__subcmd__help__subcmd__completions_commands] )) ||
 _container-init__subcmd__help__subcmd__completions_commands() {
@@ -638,6 +704,11 @@ _container-init__subcmd__help__subcmd__manager-config_commands() {
 _container-init__subcmd__help__subcmd__manager-config__subcmd__show_commands() {
     local commands; commands=()
     _describe -t commands 'container-init help manager-config show commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__help__subcmd__setup_commands] )) ||
+_container-init__subcmd__help__subcmd__setup_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init help setup commands' commands "$@"
 }
 (( $+functions[_container-init__subcmd__lxc-net_commands] )) ||
 _container-init__subcmd__lxc-net_commands() {
@@ -729,6 +800,11 @@ _container-init__subcmd__manager-config__subcmd__help__subcmd__show_commands() {
 _container-init__subcmd__manager-config__subcmd__show_commands() {
     local commands; commands=()
     _describe -t commands 'container-init manager-config show commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__setup_commands] )) ||
+_container-init__subcmd__setup_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init setup commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_container-init" ]; then

@@ -6,17 +6,20 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::check::{self, Verdict};
 use crate::cli::{
     Cli, Command, DocFormat, ForwardingCommand, LxcNetCommand, ManagerConfigCommand, OutputFormat, SourceArgs,
 };
 use crate::config_source::{self, Source};
 use crate::container_type::ContainerType;
+use crate::exit::coded;
 use crate::exit::{Exit, exit_for, render_error};
 use crate::forwarding::{self, Forwarding};
 use crate::host::{Host, Mode};
 use crate::lxc_net::{self, LxcNet, Request};
 use crate::report::{Report, Status, Step};
 use crate::settings::{ConfigFile, Overrides, Settings, TOKEN_ENV};
+use crate::setup::{self, SetupOptions};
 use crate::{docs, logging};
 
 /// What a command hands back to be printed.
@@ -82,6 +85,8 @@ pub fn command_name(command: &Command) -> String {
         Command::ManagerConfig(ManagerConfigCommand::Show { container_type, .. }) => {
             format!("manager-config show {container_type}")
         }
+        Command::Setup(args) => format!("setup {}", args.container_type),
+        Command::Check { container_type } => format!("check {container_type}"),
         Command::Completions { shell } => format!("completions {shell}"),
         Command::Man => "man".into(),
     }
@@ -169,10 +174,48 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             });
             return manager_config_show(cli, host, report, *container_type, source, format);
         }
+        Command::Setup(args) => {
+            let mut settings = settings(cli, host, &args.source)?;
+            if let Some(v) = env_bool("CONTAINER_INIT_ADDRESS_ALLOCATION")? {
+                settings.address_allocation = v;
+            }
+            let opts = SetupOptions {
+                container_type: args.container_type,
+                manager_config: args.source.manager_config.clone(),
+                lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
+                allow_emulation: args.allow_emulation,
+                no_install: args.no_install,
+            };
+            setup::run(host, &settings, &opts, report)?;
+        }
+        Command::Check { container_type } => {
+            report.checks = check::run(host, *container_type);
+            if let Some(failed) = report.checks.iter().find(|c| c.result == Verdict::Fail) {
+                return Err(coded(
+                    Exit::Unavailable,
+                    format!(
+                        "this host cannot run {container_type} containers: {}: {}",
+                        failed.name, failed.reason
+                    ),
+                ));
+            }
+        }
         Command::Completions { shell } => return Ok(Done::Raw(docs::completion(*shell))),
         Command::Man => return Ok(Done::Raw(docs::man_page())),
     }
     Ok(Done::Report)
+}
+
+fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {
+    match std::env::var(name).ok().as_deref() {
+        None | Some("") => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(coded(
+            Exit::Config,
+            format!("{name}={other:?} must be true or false"),
+        )),
+    }
 }
 
 /// The settings of the config file, environment and flags, merged.

@@ -88,6 +88,15 @@ pub enum Command {
     #[command(name = "lxc-net", subcommand)]
     LxcNet(LxcNetCommand),
 
+    /// Prepare this host for a container type: the whole job
+    Setup(SetupArgs),
+
+    /// Read-only preflight: can this host run that type?
+    Check {
+        #[arg(value_enum, value_name = "TYPE")]
+        container_type: ContainerType,
+    },
+
     /// Fetch and print the controller's container manager config
     #[command(name = "manager-config", subcommand)]
     ManagerConfig(ManagerConfigCommand),
@@ -100,6 +109,27 @@ pub enum Command {
 
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[arg(value_enum, value_name = "TYPE")]
+    pub container_type: ContainerType,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Seconds to wait for the host lock (and the dpkg lock) held by another process
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub lock_timeout: u64,
+
+    /// kvm only: go on without hardware virtualisation; guests will be slow
+    #[arg(long)]
+    pub allow_emulation: bool,
+
+    /// Fail with 69 instead of installing a missing package
+    #[arg(long)]
+    pub no_install: bool,
 }
 
 #[derive(Debug, Subcommand)]

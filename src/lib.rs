@@ -4,6 +4,7 @@
 //! tests can reach it.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod config_source;
 pub mod container_type;
@@ -19,3 +20,4 @@ pub mod net;
 pub mod report;
 pub mod secret;
 pub mod settings;
+pub mod setup;

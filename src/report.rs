@@ -78,6 +78,9 @@ pub struct Report {
     pub steps: Vec<Step>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub facts: Vec<Fact>,
+    /// `check`'s PASS/WARN/FAIL lines.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::check::Check>,
     pub error: Option<String>,
 }
 
@@ -90,6 +93,7 @@ impl Report {
             exit_code: 0,
             steps: Vec::new(),
             facts: Vec::new(),
+            checks: Vec::new(),
             error: None,
         }
     }
@@ -163,6 +167,7 @@ impl Report {
                 }
             }
         }
+        out.push_str(&crate::check::render(&self.checks));
         let width = self.facts.iter().map(|f| f.key.len()).max().unwrap_or(0);
         for fact in &self.facts {
             out.push_str(&format!("{:<width$}  {}\n", fact.key, fact.value));

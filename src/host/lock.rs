@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::time::{Duration, Instant};
 
-use fd_lock::{RwLock, RwLockWriteGuard};
+use fd_lock::RwLock;
 
 use super::Host;
 use crate::exit::{Exit, coded};
@@ -17,6 +17,11 @@ const POLL: Duration = Duration::from_millis(100);
 pub struct HostLock {
     lock: RwLock<File>,
     shown: String,
+}
+
+/// The lock, held for as long as this lives (for `setup`, until exit).
+pub struct HeldLock {
+    _lock: RwLock<File>,
 }
 
 impl HostLock {
@@ -38,8 +43,8 @@ impl HostLock {
     }
 
     /// Take the lock, waiting up to `timeout` for whoever holds it (75 then).
-    /// The lock is held until the guard is dropped, or the process exits.
-    pub fn acquire(&mut self, timeout: Duration) -> anyhow::Result<RwLockWriteGuard<'_, File>> {
+    /// It is held until the [`HeldLock`] is dropped, or the process exits.
+    pub fn acquire(mut self, timeout: Duration) -> anyhow::Result<HeldLock> {
         let deadline = Instant::now() + timeout;
         let mut logged = false;
         // The borrow checker cannot see that a failed `try_write` releases its
@@ -64,11 +69,16 @@ impl HostLock {
                 log::warn!("waiting for {}, held by another container-init", self.shown);
                 logged = true;
             }
-            std::thread::sleep(POLL);
+            super::signals::sleep(POLL)?;
         }
-        self.lock
+        let guard = self
+            .lock
             .try_write()
-            .map_err(|e| coded(Exit::TempFail, format!("cannot lock {}: {e}", self.shown)))
+            .map_err(|e| coded(Exit::TempFail, format!("cannot lock {}: {e}", self.shown)))?;
+        // flock(2) belongs to the open file: dropping the guard would unlock,
+        // closing the file (when HeldLock drops) unlocks just the same.
+        std::mem::forget(guard);
+        Ok(HeldLock { _lock: self.lock })
     }
 }
 
@@ -82,11 +92,10 @@ mod tests {
     fn a_second_holder_times_out_with_75_then_gets_it() {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::new(dir.path(), Mode::Apply);
-        let mut first = HostLock::open(&host).unwrap();
-        let mut second = HostLock::open(&host).unwrap();
-        let guard = first.acquire(Duration::ZERO).unwrap();
+        let held = HostLock::open(&host).unwrap().acquire(Duration::ZERO).unwrap();
 
         let started = Instant::now();
+        let second = HostLock::open(&host).unwrap();
         let err = second
             .acquire(Duration::from_millis(300))
             .map(|_| ())
@@ -95,15 +104,14 @@ mod tests {
         assert_eq!(exit_for(&err), Exit::TempFail);
         assert!(err.to_string().contains("--lock-timeout"), "{err}");
 
-        drop(guard);
-        assert!(second.acquire(Duration::ZERO).is_ok());
+        drop(held);
+        assert!(HostLock::open(&host).unwrap().acquire(Duration::ZERO).is_ok());
     }
 
     #[test]
     fn waits_for_a_holder_in_another_process() {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::new(dir.path(), Mode::Apply);
-        let mut ours = HostLock::open(&host).unwrap();
         let path = host.path(LOCK_PATH);
         // util-linux flock(1) holds the same lock for half a second.
         let mut holder = std::process::Command::new("flock")
@@ -111,12 +119,15 @@ mod tests {
             .args(["sleep", "0.5"])
             .spawn()
             .unwrap();
-        while ours.acquire(Duration::ZERO).is_ok() {
+        while HostLock::open(&host).unwrap().acquire(Duration::ZERO).is_ok() {
             // flock(1) has not taken it yet; give it back and look again.
             std::thread::sleep(Duration::from_millis(10));
         }
         let started = Instant::now();
-        let _guard = ours.acquire(Duration::from_secs(10)).unwrap();
+        let _held = HostLock::open(&host)
+            .unwrap()
+            .acquire(Duration::from_secs(10))
+            .unwrap();
         assert!(started.elapsed() >= Duration::from_millis(100));
         holder.wait().unwrap();
     }

@@ -7,13 +7,14 @@ mod files;
 mod lock;
 pub mod os_release;
 mod runner;
+pub mod signals;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 pub use files::{FileChange, write_error};
-pub use lock::{HostLock, LOCK_PATH};
-pub use runner::{CommandLine, Output, Ran};
+pub use lock::{HeldLock, HostLock, LOCK_PATH};
+pub use runner::{CommandLine, Output, Ran, command_failed};
 
 use crate::exit::{Exit, coded};
 use crate::report::Status;

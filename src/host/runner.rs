@@ -4,8 +4,13 @@
 
 use std::fmt;
 
-use super::Host;
+use std::time::Duration;
+
+use super::{Host, signals};
 use crate::exit::{Exit, coded};
+
+/// How often a running child is looked at.
+const POLL: Duration = Duration::from_millis(2);
 
 /// How much of a failed command's stderr an error carries.
 const STDERR_TAIL_LINES: usize = 8;
@@ -140,25 +145,43 @@ impl Host {
     /// Run a read-only command and hand back whatever it said and its status.
     pub fn query_status(&self, cmd: &CommandLine) -> anyhow::Result<Output> {
         log::debug!("running {cmd}");
-        let out = cmd.expression().run().map_err(|e| {
+        let cannot_run = |e: std::io::Error| {
             let advice = if e.kind() == std::io::ErrorKind::NotFound {
                 format!("{} is not installed or not on PATH", cmd.program)
             } else {
                 e.to_string()
             };
             coded(Exit::Os, format!("cannot run `{cmd}`: {advice}"))
-        })?;
+        };
+        let handle = cmd.expression().start().map_err(cannot_run)?;
+        // Poll rather than block, so that a SIGINT or SIGTERM we caught is
+        // passed on to the child, and we still wait for it to finish.
+        let mut forwarded = false;
+        let out = loop {
+            if let Some(out) = handle.try_wait().map_err(cannot_run)? {
+                break out.clone();
+            }
+            if let (Some(signal), false) = (signals::received(), forwarded) {
+                log::warn!("passing signal {signal} on to `{cmd}` and waiting for it");
+                for pid in handle.pids() {
+                    signals::forward(pid, signal);
+                }
+                forwarded = true;
+            }
+            std::thread::sleep(POLL);
+        };
         let out = Output {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
         log::debug!("`{cmd}` exited {:?}", out.code);
+        signals::check()?;
         Ok(out)
     }
 }
 
-pub(crate) fn command_failed(cmd: &CommandLine, out: &Output) -> anyhow::Error {
+pub fn command_failed(cmd: &CommandLine, out: &Output) -> anyhow::Error {
     let status = match out.code {
         Some(code) => format!("exit status {code}"),
         None => "killed by a signal".to_string(),

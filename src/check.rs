@@ -1,0 +1,292 @@
+//! `check <type>`: a read-only preflight in the manner of virt-host-validate.
+//! One line per requirement: PASS, WARN or FAIL, with the reason and the fix.
+
+use serde::Serialize;
+
+use crate::container_type::ContainerType;
+use crate::host::Host;
+use crate::host::os_release::OsRelease;
+use crate::setup::distro::Distro;
+use crate::setup::kvm::Virtualisation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub result: Verdict,
+    pub reason: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+}
+
+fn check(name: &'static str, result: Verdict, reason: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        name,
+        result,
+        reason: reason.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Free space below which a host cannot hold container images.
+const FAIL_BYTES: u64 = 1 << 30;
+const WARN_BYTES: u64 = 5 << 30;
+
+pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
+    let mut out = vec![distribution(host), namespaces(host), cgroups(host)];
+    out.push(kernel_feature(
+        host,
+        "bridge",
+        "bridge",
+        "load it with `modprobe bridge`",
+    ));
+    out.push(kernel_feature(
+        host,
+        "veth",
+        "veth",
+        "load it with `modprobe veth`",
+    ));
+    if ty == ContainerType::Kvm {
+        out.push(virtualisation(host));
+    } else {
+        out.push(nesting(host, ty));
+    }
+    out.push(disk_space(host));
+    out
+}
+
+fn distribution(host: &Host) -> Check {
+    match OsRelease::read(host).and_then(|os| Distro::detect(&os).map(|_| os)) {
+        Ok(os) => check(
+            "distribution",
+            Verdict::Pass,
+            format!("{} is supported", os.pretty_name),
+            "",
+        ),
+        Err(err) => check(
+            "distribution",
+            Verdict::Fail,
+            err.to_string(),
+            "use Debian 12 or later, or Ubuntu",
+        ),
+    }
+}
+
+fn namespaces(host: &Host) -> Check {
+    let missing: Vec<&str> = ["mnt", "uts", "ipc", "pid", "net", "user"]
+        .into_iter()
+        .filter(|ns| !host.exists(&format!("/proc/self/ns/{ns}")))
+        .collect();
+    if missing.is_empty() {
+        check(
+            "namespaces",
+            Verdict::Pass,
+            "mnt, uts, ipc, pid, net and user namespaces available",
+            "",
+        )
+    } else {
+        check(
+            "namespaces",
+            Verdict::Fail,
+            format!("missing namespaces: {}", missing.join(", ")),
+            "use a kernel built with CONFIG_NAMESPACES and the missing CONFIG_*_NS options",
+        )
+    }
+}
+
+fn cgroups(host: &Host) -> Check {
+    if host.exists("/sys/fs/cgroup/cgroup.controllers") {
+        check("cgroups", Verdict::Pass, "cgroup v2 is mounted", "")
+    } else if host.exists("/proc/cgroups") && host.exists("/sys/fs/cgroup") {
+        check("cgroups", Verdict::Pass, "cgroup v1 is mounted", "")
+    } else {
+        check(
+            "cgroups",
+            Verdict::Fail,
+            "no cgroup file system under /sys/fs/cgroup",
+            "mount cgroup2 on /sys/fs/cgroup",
+        )
+    }
+}
+
+/// A kernel feature is there when its module is loaded, built in, or on disk.
+fn kernel_feature(host: &Host, name: &'static str, module: &str, fix: &str) -> Check {
+    let release = host
+        .read_optional("/proc/sys/kernel/osrelease")
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let modules_dir = format!("/lib/modules/{release}");
+    let listed = |file: &str| {
+        host.read_optional(&format!("{modules_dir}/{file}"))
+            .ok()
+            .flatten()
+            .is_some_and(|b| String::from_utf8_lossy(&b).contains(&format!("/{module}.ko")))
+    };
+    // The kernel's own build config, where the distribution keeps it.
+    let option = format!("CONFIG_{}=", module.to_ascii_uppercase());
+    let config = host
+        .read_optional(&format!("/boot/config-{release}"))
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let configured = config.as_deref().and_then(|c| {
+        c.lines()
+            .find_map(|l| l.strip_prefix(&option))
+            .map(|v| v == "y" || v == "m")
+    });
+    if host.exists(&format!("/sys/module/{module}")) {
+        check(name, Verdict::Pass, format!("{module} is loaded or built in"), "")
+    } else if !release.is_empty() && (listed("modules.dep") || listed("modules.builtin")) {
+        check(
+            name,
+            Verdict::Pass,
+            format!("{module} is available as a module"),
+            "",
+        )
+    } else if configured == Some(true) {
+        check(
+            name,
+            Verdict::Pass,
+            format!("the kernel is built with {module}"),
+            "",
+        )
+    } else if configured == Some(false) || config.is_some() {
+        check(
+            name,
+            Verdict::Fail,
+            format!("the kernel is built without {module}"),
+            fix,
+        )
+    } else {
+        // Custom kernels (CI microVMs) often ship neither modules nor config.
+        check(
+            name,
+            Verdict::Warn,
+            format!(
+                "cannot tell whether the kernel has {module}: not loaded, no module list or config for {release}"
+            ),
+            fix,
+        )
+    }
+}
+
+fn virtualisation(host: &Host) -> Check {
+    match Virtualisation::probe(host) {
+        Ok(v) if v.present() => check("virtualisation", Verdict::Pass, v.describe(), ""),
+        Ok(v) => check(
+            "virtualisation",
+            Verdict::Fail,
+            format!("no hardware virtualisation ({})", v.describe()),
+            "enable VT-x/AMD-V (or nested virtualisation for a VM); `setup kvm --allow-emulation` runs slow guests without it",
+        ),
+        Err(err) => check("virtualisation", Verdict::Fail, err.to_string(), "mount /proc"),
+    }
+}
+
+/// The container a host itself runs in, if it is one.
+fn container_kind(host: &Host) -> Option<String> {
+    if let Some(kind) = host.read_optional("/run/systemd/container").ok().flatten() {
+        return Some(String::from_utf8_lossy(&kind).trim().to_string());
+    }
+    if let Some(env) = host.read_optional("/proc/1/environ").ok().flatten()
+        && let Some(kind) = env
+            .split(|b| *b == 0)
+            .find_map(|kv| kv.strip_prefix(b"container="))
+    {
+        return Some(String::from_utf8_lossy(kind).into_owned());
+    }
+    host.exists("/.dockerenv").then(|| "docker".to_string())
+}
+
+fn nesting(host: &Host, ty: ContainerType) -> Check {
+    match container_kind(host) {
+        None => check("nesting", Verdict::Pass, "not running inside a container", ""),
+        Some(kind) => check(
+            "nesting",
+            Verdict::Warn,
+            format!(
+                "this host is itself a container ({kind}); {ty} containers inside it need nesting allowed"
+            ),
+            "on the outer host, allow nesting (LXD: security.nesting=true) or use a VM",
+        ),
+    }
+}
+
+/// Every runtime keeps its images and containers under /var/lib.
+fn disk_space(host: &Host) -> Check {
+    let dir = "/var/lib";
+    let Some(free) = free_bytes(&host.path(dir)) else {
+        return check(
+            "disk-space",
+            Verdict::Warn,
+            format!("cannot tell the free space of {dir}"),
+            "",
+        );
+    };
+    let gib = free as f64 / (1u64 << 30) as f64;
+    let reason = format!("{gib:.1} GiB free for {dir}");
+    if free < FAIL_BYTES {
+        check(
+            "disk-space",
+            Verdict::Fail,
+            reason,
+            "free at least 1 GiB (5 GiB for a few containers)",
+        )
+    } else if free < WARN_BYTES {
+        check(
+            "disk-space",
+            Verdict::Warn,
+            reason,
+            "free 5 GiB or more for more than a few containers",
+        )
+    } else {
+        check("disk-space", Verdict::Pass, reason, "")
+    }
+}
+
+/// Free bytes on the file system holding `path` (or its nearest existing parent).
+fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    let mut p = path;
+    while !p.exists() {
+        p = p.parent()?;
+    }
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid C string and `st` is written by statvfs on success.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so `st` is initialised.
+    let st = unsafe { st.assume_init() };
+    // The field types are narrower on 32-bit targets.
+    #[allow(clippy::unnecessary_cast)]
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// The text form: one line per check.
+pub fn render(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let verdict = match c.result {
+            Verdict::Pass => "PASS",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        };
+        out.push_str(&format!("{verdict}  {:<15} {}", c.name, c.reason));
+        if !c.fix.is_empty() {
+            out.push_str(&format!(" (fix: {})", c.fix));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,142 @@
+//! Classic LXC: `lxc-net` running with its bridge up, and the container NIC
+//! MTU in /etc/lxc/default.conf.
+
+use crate::host::{CommandLine, Host, Ran};
+use crate::lxc_net::{LXC_NET_PATH, assignments};
+use crate::report::{Status, Step};
+
+use super::service::{self, Init};
+
+pub const DEFAULT_CONF: &str = "/etc/lxc/default.conf";
+const MTU_KEY: &str = "lxc.net.0.mtu";
+
+/// The bridge lxc-net manages, from its defaults file.
+pub fn bridge(host: &Host) -> anyhow::Result<String> {
+    let text = host.read_optional(LXC_NET_PATH)?.unwrap_or_default();
+    let values = assignments(&String::from_utf8_lossy(&text));
+    Ok(values
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "LXC_BRIDGE")
+        .map(|(_, v)| v)
+        .filter(|v| v.parse::<crate::net::BridgeName>().is_ok())
+        .unwrap_or_else(|| "lxcbr0".to_string()))
+}
+
+pub fn lxc_net_step(host: &Host, init: Init) -> anyhow::Result<Step> {
+    let bridge = bridge(host)?;
+    if super::is_up(host, &bridge) {
+        return Ok(Step::new(
+            "lxc-net-service",
+            Status::Unchanged,
+            format!("lxc-net running, {bridge} up"),
+        ));
+    }
+    // lxc-net refuses to start twice; a running one without its bridge is restarted.
+    let plan = if service::is_active(host, init, "lxc-net")? {
+        let cmd = match init {
+            Init::Systemd => CommandLine::new("systemctl").args(["restart", "lxc-net"]),
+            Init::SysV => CommandLine::new("service").args(["lxc-net", "restart"]),
+        };
+        match host.run(&cmd)? {
+            Ran::Planned(line) => vec![line],
+            Ran::Done(_) => Vec::new(),
+        }
+    } else {
+        service::start(host, init, "lxc-net")?
+    };
+    Ok(Step::new(
+        "lxc-net-service",
+        host.change_status(),
+        format!("started lxc-net for {bridge}"),
+    )
+    .with_plan(plan))
+}
+
+/// `/etc/lxc/default.conf` with exactly one `lxc.net.0.mtu` line.
+pub fn with_mtu(conf: &str, mtu: u32) -> String {
+    let wanted = format!("{MTU_KEY} = {mtu}");
+    let mut out = Vec::new();
+    let mut placed = false;
+    for line in conf.lines() {
+        let key = line.split('=').next().unwrap_or("").trim();
+        if key == MTU_KEY {
+            if !placed {
+                out.push(wanted.clone());
+                placed = true;
+            }
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    if !placed {
+        // Beside the other settings of the first NIC, so a reader finds it.
+        let at = out
+            .iter()
+            .rposition(|l| l.trim_start().starts_with("lxc.net.0."))
+            .map_or(out.len(), |i| i + 1);
+        out.insert(at, wanted);
+    }
+    out.join("\n") + "\n"
+}
+
+pub fn mtu_step(host: &Host, mtu: Option<u32>) -> anyhow::Result<Step> {
+    let Some(mtu) = mtu else {
+        return Ok(Step::new(
+            "lxc-mtu",
+            Status::Skipped,
+            "no lxc-default-mtu in the manager config",
+        ));
+    };
+    let current = host.read_optional(DEFAULT_CONF)?.unwrap_or_default();
+    let wanted = with_mtu(&String::from_utf8_lossy(&current), mtu);
+    let change = host.write_file(DEFAULT_CONF, wanted.as_bytes(), 0o644)?;
+    let status = if change.is_change() {
+        host.change_status()
+    } else {
+        Status::Unchanged
+    };
+    Ok(
+        Step::new("lxc-mtu", status, format!("{MTU_KEY} = {mtu} in {DEFAULT_CONF}"))
+            .with_plan(change.plan(host)),
+    )
+}
+
+/// Read-only: the LXC tools answer and the bridge is up.
+pub fn readiness_step(host: &Host) -> anyhow::Result<Step> {
+    if !host.applies() {
+        return Ok(Step::new(
+            "readiness",
+            Status::Skipped,
+            "dry run: nothing was started",
+        ));
+    }
+    host.query(&CommandLine::new("lxc-ls").arg("--version"))?;
+    let bridge = bridge(host)?;
+    super::bridge_up(host, &bridge)?;
+    Ok(Step::new(
+        "readiness",
+        Status::Unchanged,
+        format!("lxc tools answer; bridge {bridge} up"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mtu_line_replaced_or_added_once() {
+        let debian = "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\n\nlxc.apparmor.profile = generated\n";
+        let once = with_mtu(debian, 1450);
+        assert_eq!(
+            once,
+            "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\nlxc.net.0.mtu = 1450\n\nlxc.apparmor.profile = generated\n"
+        );
+        assert_eq!(with_mtu(&once, 1450), once);
+        let changed = with_mtu(&format!("{once}lxc.net.0.mtu=9000\n"), 1500);
+        assert_eq!(changed.matches("lxc.net.0.mtu").count(), 1);
+        assert!(changed.contains("lxc.net.0.mtu = 1500\n"));
+        assert_eq!(with_mtu("", 1500), "lxc.net.0.mtu = 1500\n");
+    }
+}

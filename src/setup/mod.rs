@@ -1,0 +1,180 @@
+//! `setup <type>`: the whole host preparation, in the contract's order.
+//! Every step reads the host first and changes only what differs.
+
+pub mod distro;
+pub mod kvm;
+pub mod lxc;
+pub mod lxd;
+pub mod packages;
+pub mod service;
+pub mod subnet;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::config_source;
+use crate::container_type::ContainerType;
+use crate::exit::{Exit, coded};
+use crate::forwarding::{self, Forwarding};
+use crate::host::os_release::OsRelease;
+use crate::host::{Host, HostLock, LOCK_PATH, signals};
+use crate::lxc_net::{self, LxcNet, Request};
+use crate::report::{Report, Status, Step};
+use crate::settings::Settings;
+
+use distro::Distro;
+use packages::PackageOptions;
+use service::Init;
+
+pub struct SetupOptions {
+    pub container_type: ContainerType,
+    pub manager_config: Option<PathBuf>,
+    pub lock_timeout: Duration,
+    pub allow_emulation: bool,
+    pub no_install: bool,
+}
+
+const IFF_UP: u32 = 0x1;
+
+/// Whether a network interface is administratively up, from sysfs under --root.
+pub fn is_up(host: &Host, interface: &str) -> bool {
+    host.read_optional(&format!("/sys/class/net/{interface}/flags"))
+        .ok()
+        .flatten()
+        .and_then(|b| {
+            let text = String::from_utf8_lossy(&b);
+            u32::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()
+        })
+        .is_some_and(|flags| flags & IFF_UP != 0)
+}
+
+pub fn bridge_up(host: &Host, bridge: &str) -> anyhow::Result<()> {
+    if bridge.is_empty() || !is_up(host, bridge) {
+        return Err(coded(
+            Exit::Os,
+            format!("the bridge {bridge:?} is not up after setup; check the runtime's logs and run again"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut Report) -> anyhow::Result<()> {
+    signals::install();
+    let ty = opts.container_type;
+
+    let mut sourced = None;
+    report.run_step("manager-config", || {
+        let got = config_source::obtain(settings, ty, opts.manager_config.as_deref())?;
+        let mut detail = got.source.describe();
+        if !got.config.unknown.is_empty() {
+            let keys: Vec<&str> = got.config.unknown.keys().map(String::as_str).collect();
+            detail.push_str(&format!("; unknown keys kept: {}", keys.join(" ")));
+        }
+        sourced = Some(got);
+        Ok(Step::new("manager-config", Status::Unchanged, detail))
+    })?;
+    let config = sourced.expect("set by the step above").config;
+
+    // Held until the process exits; a dry run changes nothing and needs none.
+    let mut _held = None;
+    let lock_started = Instant::now();
+    report.run_step("host-lock", || {
+        if !host.applies() {
+            return Ok(Step::new("host-lock", Status::Skipped, "dry run"));
+        }
+        _held = Some(HostLock::open(host)?.acquire(opts.lock_timeout)?);
+        Ok(Step::new(
+            "host-lock",
+            Status::Unchanged,
+            format!("holding {LOCK_PATH}"),
+        ))
+    })?;
+    // apt's lock waits share the same budget as ours.
+    let lock_deadline = lock_started + opts.lock_timeout;
+    signals::check()?;
+
+    if ty == ContainerType::Kvm {
+        // Before anything is installed: a host that cannot run KVM guests
+        // should be left as it was.
+        report.run_step("virtualisation", || {
+            kvm::virtualisation_step(host, opts.allow_emulation)
+        })?;
+    }
+
+    if config.ip_forwarding {
+        forwarding::converge(host, Forwarding::Enabled, true, report)?;
+    } else {
+        report.push(Step::new(
+            "forwarding",
+            Status::Skipped,
+            "ip-forwarding is not true",
+        ));
+    }
+    signals::check()?;
+
+    if ty == ContainerType::Lxc {
+        if config.ip_forwarding && settings.address_allocation {
+            // Before the package: its install must find (and keep) our file.
+            let wanted = LxcNet::plan(&Request::default()).map_err(lxc_net::invalid)?;
+            lxc_net::override_file(host, &wanted, report)?;
+        } else {
+            report.push(Step::new(
+                "lxc-net",
+                Status::Skipped,
+                "needs ip-forwarding and address-allocation",
+            ));
+        }
+    }
+
+    let mut distro = None;
+    report.run_step("packages", || {
+        let os = OsRelease::read(host)?;
+        let d = Distro::detect(&os)?;
+        distro = Some(d);
+        let pkg_opts = PackageOptions {
+            no_install: opts.no_install,
+            lock_deadline,
+            snap_channel: config.lxd_snap_channel.clone(),
+        };
+        packages::converge(host, &d.install_for(ty), &pkg_opts)
+    })?;
+    let distro = distro.expect("set by the step above");
+    signals::check()?;
+
+    let init = Init::detect(host);
+    match ty {
+        ContainerType::Lxd => {
+            let mut probed = None;
+            report.run_step("lxd-daemon", || {
+                let (step, out) = lxd::daemon_step(host, init, distro)?;
+                probed = out;
+                Ok(step)
+            })?;
+            signals::check()?;
+            report.run_step("lxd-network", || lxd::network_step(host, &config, probed.take()))?;
+            signals::check()?;
+            report.run_step("lxd-storage", || lxd::storage_step(host))?;
+            signals::check()?;
+            report.run_step("lxd-profile", || lxd::profile_step(host))?;
+            signals::check()?;
+            report.run_step("readiness", || lxd::readiness_step(host))?;
+        }
+        ContainerType::Lxc => {
+            report.run_step("lxc-net-service", || lxc::lxc_net_step(host, init))?;
+            signals::check()?;
+            report.run_step("lxc-mtu", || lxc::mtu_step(host, config.lxc_default_mtu))?;
+            signals::check()?;
+            report.run_step("readiness", || lxc::readiness_step(host))?;
+        }
+        ContainerType::Kvm => {
+            report.run_step("libvirt-daemon", || kvm::daemon_step(host, init))?;
+            signals::check()?;
+            report.run_step("libvirt-network", || kvm::network_step(host))?;
+            signals::check()?;
+            report.run_step("libvirt-pool", || kvm::pool_step(host))?;
+            signals::check()?;
+            report.run_step("readiness", || kvm::readiness_step(host))?;
+        }
+    }
+    Ok(())
+}
