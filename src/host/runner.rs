@@ -59,7 +59,17 @@ impl CommandLine {
         for (k, v) in &self.env {
             expr = expr.env(k, v);
         }
-        expr.stdin_null().stdout_capture().stderr_capture().unchecked()
+        expr.stdin_null()
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            // Its own process group, so that a signal we pass on reaches the
+            // child's children too (dpkg under apt, a shell's sleep), and none
+            // is left holding the output pipes.
+            .before_spawn(|cmd| {
+                std::os::unix::process::CommandExt::process_group(cmd, 0);
+                Ok(())
+            })
     }
 }
 
@@ -164,7 +174,7 @@ impl Host {
             if let (Some(signal), false) = (signals::received(), forwarded) {
                 log::warn!("passing signal {signal} on to `{cmd}` and waiting for it");
                 for pid in handle.pids() {
-                    signals::forward(pid, signal);
+                    signals::forward_to_group(pid, signal);
                 }
                 forwarded = true;
             }

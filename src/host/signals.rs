@@ -47,11 +47,12 @@ pub fn check() -> anyhow::Result<()> {
     }
 }
 
-/// Pass a received signal on to a child.
-pub fn forward(pid: u32, signal: i32) {
-    // SAFETY: kill(2) has no memory effects; a gone child gives ESRCH, which is fine.
+/// Pass a received signal on to a child and its process group (the runner
+/// starts every child as the leader of its own group).
+pub fn forward_to_group(pid: u32, signal: i32) {
+    // SAFETY: kill(2) has no memory effects; a gone group gives ESRCH, which is fine.
     unsafe {
-        libc::kill(pid as libc::pid_t, signal);
+        libc::kill(-(pid as libc::pid_t), signal);
     }
 }
 
