@@ -42,6 +42,18 @@ pub const MAN_FILE: &str = "man/container-init.1";
 pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("CONTAINER_INIT_ROOT", "the default for --root"),
     ("CONTAINER_INIT_CONFIG", "the default for --config"),
+    ("CONTAINER_INIT_CONTROLLER", "the default for --controller"),
+    (
+        "CONTAINER_INIT_TOKEN",
+        "the controller token itself (--token-file wins over it; the config file's token-file loses)",
+    ),
+    ("CONTAINER_INIT_CA_CERT", "the default for --ca-cert"),
+    ("CONTAINER_INIT_MACHINE", "the default for --machine"),
+    ("CONTAINER_INIT_NAMESPACE", "the default for --namespace"),
+    (
+        "CONTAINER_INIT_ADDRESS_ALLOCATION",
+        "true or false; beats address-allocation in the config file (setup lxc writes lxc-net with it)",
+    ),
     (
         "NO_COLOR",
         "when set and not empty, plain text as with --no-color",
@@ -68,6 +80,18 @@ pub const FILES: &[(&str, &str)] = &[
         "the first lxc-net file container-init replaced, put back by lxc-net restore",
     ),
     (
+        "/etc/lxc/default.conf",
+        "setup lxc sets lxc.net.0.mtu here from lxc-default-mtu, one line, keeping the rest",
+    ),
+    (
+        "/var/lib/dpkg/status",
+        "read to tell which packages are installed, without running a process",
+    ),
+    (
+        "/run/lxd.pid",
+        "written by start-stop-daemon when setup lxd starts LXD on a host without systemd",
+    ),
+    (
         "/run/lock/container-init.lock",
         "the host lock: one container-init changes a host at a time",
     ),
@@ -88,6 +112,7 @@ pub fn man_page() -> Vec<u8> {
     man.render_description_section(&mut out).expect("write to Vec");
     man.render_options_section(&mut out).expect("write to Vec");
     out.extend_from_slice(commands_section(&cmd).as_bytes());
+    out.extend_from_slice(SETUP_SECTION.as_bytes());
     out.extend_from_slice(CONTROLLER_SECTION.as_bytes());
     out.extend_from_slice(exit_section().as_bytes());
     out.extend_from_slice(table_section("ENVIRONMENT", ENVIRONMENT).as_bytes());
@@ -95,6 +120,29 @@ pub fn man_page() -> Vec<u8> {
     man.render_version_section(&mut out).expect("write to Vec");
     out
 }
+
+/// What `setup` does, in order.
+const SETUP_SECTION: &str = r#".SH SETUP
+\fBsetup\fR \fITYPE\fR converges the host in this order, one reported step each:
+the manager config (validated before anything changes, 65); the host lock
+(\fB\-\-lock\-timeout\fR, then 75); for kvm, hardware virtualisation (CPU flag
+vmx or svm and /dev/kvm, else 69 before anything is installed, unless
+\fB\-\-allow\-emulation\fR); forwarding when ip\-forwarding is true; for lxc with
+forwarding and address\-allocation, the lxc\-net override before the package;
+the packages, only when missing (apt with DEBIAN_FRONTEND=noninteractive and
+\-\-force\-confold, apt\-get update only without an install candidate, waiting out
+the dpkg lock; Ubuntu's LXD from snap; \fB\-\-no\-install\fR makes a missing package 69);
+the runtime (lxd: daemon, lxdbr0 on a free private /24 chosen by container\-init,
+NAT from enable\-nat, IPv6 off, MTU, pool default, profile default; lxc: lxc\-net
+and its bridge, the MTU in /etc/lxc/default.conf; kvm: libvirtd, its default
+network and storage pool); and a read\-only readiness probe. Services go through
+systemd when it runs the host, else through service(8); LXD without systemd is
+started with start\-stop\-daemon. SIGINT and SIGTERM are passed to the running
+command, which is waited for; the exit is then 130 or 143.
+.PP
+\fBcheck\fR \fITYPE\fR prints PASS, WARN or FAIL per requirement with the reason and
+the fix, and exits 69 when something required fails.
+"#;
 
 /// How to point the tool at a controller, with the config file and an example.
 const CONTROLLER_SECTION: &str = r#".SH CONTROLLER
