@@ -142,6 +142,18 @@ impl Host {
         }
     }
 
+    /// Run commands that change the host, in order, stopping at the first
+    /// failure; in a dry run, their command lines for the plan.
+    pub fn run_all(&self, cmds: &[CommandLine]) -> anyhow::Result<Vec<String>> {
+        let mut plan = Vec::new();
+        for cmd in cmds {
+            if let Ran::Planned(line) = self.run(cmd)? {
+                plan.push(line);
+            }
+        }
+        Ok(plan)
+    }
+
     /// Run a read-only command, also in a dry run; non-zero exit is an error.
     pub fn query(&self, cmd: &CommandLine) -> anyhow::Result<Output> {
         let out = self.query_status(cmd)?;

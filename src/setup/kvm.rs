@@ -2,7 +2,7 @@
 //! installed), then libvirt's daemon, its `default` network and storage pool.
 
 use crate::exit::{Exit, coded};
-use crate::host::{CommandLine, Host, Ran};
+use crate::host::{CommandLine, Host};
 use crate::report::{Status, Step};
 
 use super::service::{self, Init};
@@ -111,16 +111,6 @@ fn get<'a>(info: &'a [(String, String)], key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn run_all(host: &Host, cmds: &[CommandLine]) -> anyhow::Result<Vec<String>> {
-    let mut plan = Vec::new();
-    for cmd in cmds {
-        if let Ran::Planned(line) = host.run(cmd)? {
-            plan.push(line);
-        }
-    }
-    Ok(plan)
-}
-
 pub fn daemon_step(host: &Host, init: Init) -> anyhow::Result<Step> {
     service::ensure_running(host, init, "libvirt-daemon", "libvirtd")
 }
@@ -154,7 +144,7 @@ pub fn network_step(host: &Host) -> anyhow::Result<Step> {
             "default network active, autostart",
         ));
     }
-    let plan = run_all(host, &cmds)?;
+    let plan = host.run_all(&cmds)?;
     Ok(Step::new(
         "libvirt-network",
         host.change_status(),
@@ -193,7 +183,7 @@ pub fn pool_step(host: &Host) -> anyhow::Result<Step> {
             "default pool running, autostart",
         ));
     }
-    let plan = run_all(host, &cmds)?;
+    let plan = host.run_all(&cmds)?;
     Ok(Step::new(
         "libvirt-pool",
         host.change_status(),

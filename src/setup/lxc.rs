@@ -1,7 +1,7 @@
 //! Classic LXC: `lxc-net` running with its bridge up, and the container NIC
 //! MTU in /etc/lxc/default.conf.
 
-use crate::host::{CommandLine, Host, Ran};
+use crate::host::{CommandLine, Host};
 use crate::lxc_net::{LXC_NET_PATH, assignments};
 use crate::report::{Status, Step};
 
@@ -38,10 +38,7 @@ pub fn lxc_net_step(host: &Host, init: Init) -> anyhow::Result<Step> {
             Init::Systemd => CommandLine::new("systemctl").args(["restart", "lxc-net"]),
             Init::SysV => CommandLine::new("service").args(["lxc-net", "restart"]),
         };
-        match host.run(&cmd)? {
-            Ran::Planned(line) => vec![line],
-            Ran::Done(_) => Vec::new(),
-        }
+        host.run_all(&[cmd])?
     } else {
         service::start(host, init, "lxc-net")?
     };

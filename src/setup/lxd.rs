@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::exit::{Exit, coded};
-use crate::host::{CommandLine, Host, Output, Ran};
+use crate::host::{CommandLine, Host, Output};
 use crate::manager_config::ManagerConfig;
 use crate::report::{Status, Step};
 
@@ -40,16 +40,6 @@ fn ask(host: &Host, cmd: &CommandLine) -> anyhow::Result<Option<Output>> {
 /// LXD said "not found" (rather than not answering at all).
 fn not_found(out: &Output) -> bool {
     out.stderr.to_ascii_lowercase().contains("not found")
-}
-
-fn planned_all(host: &Host, cmds: &[CommandLine]) -> anyhow::Result<Vec<String>> {
-    let mut plan = Vec::new();
-    for cmd in cmds {
-        if let Ran::Planned(line) = host.run(cmd)? {
-            plan.push(line);
-        }
-    }
-    Ok(plan)
 }
 
 /// The daemon step. Its probe is the bridge query the network step needs
@@ -90,7 +80,7 @@ pub fn daemon_step(host: &Host, init: Init, distro: Distro) -> anyhow::Result<(S
         ]),
     };
     let wait = CommandLine::new("lxd").args(["waitready", "--timeout=600"]);
-    let plan = planned_all(host, &[start.clone(), wait])?;
+    let plan = host.run_all(&[start.clone(), wait])?;
     let step = Step::new(
         "lxd-daemon",
         host.change_status(),
@@ -150,7 +140,7 @@ pub fn network_step(host: &Host, config: &ManagerConfig, probed: Option<Output>)
             let mut create = lxc(&["network", "create", BRIDGE]).arg(format!("ipv4.address={address}"));
             create = create.args(wanted.iter().map(|(k, v)| format!("{k}={v}")));
             create = create.arg("ipv6.address=none");
-            let plan = planned_all(host, &[create])?;
+            let plan = host.run_all(&[create])?;
             let detail = format!("{BRIDGE} {address} nat={} ipv6=none", wanted["ipv4.nat"]);
             return Ok(Step::new("lxd-network", host.change_status(), detail).with_plan(plan));
         }
@@ -194,7 +184,7 @@ pub fn network_step(host: &Host, config: &ManagerConfig, probed: Option<Output>)
         ));
     }
     let set = lxc(&["network", "set", BRIDGE]).args(changes.iter().cloned());
-    let plan = planned_all(host, &[set])?;
+    let plan = host.run_all(&[set])?;
     Ok(Step::new(
         "lxd-network",
         host.change_status(),
@@ -220,7 +210,7 @@ pub fn storage_step(host: &Host) -> anyhow::Result<Step> {
     }
     // `dir` works on every file system, needs no extra package, and is the
     // only driver some hosts (no btrfs, lvm or zfs tools) have.
-    let plan = planned_all(host, &[lxc(&["storage", "create", POOL, "dir"])])?;
+    let plan = host.run_all(&[lxc(&["storage", "create", POOL, "dir"])])?;
     Ok(Step::new(
         "lxd-storage",
         host.change_status(),
@@ -246,33 +236,19 @@ pub fn profile_step(host: &Host) -> anyhow::Result<Step> {
     let mut cmds = Vec::new();
     let mut did = Vec::new();
     let dev = |name: &str, key: &str| devices.get(name).and_then(|d| d.get(key)).map(String::as_str);
+    let pool = format!("pool={POOL}");
+    let root_add = lxc(&[
+        "profile", "device", "add", PROFILE, "root", "disk", "path=/", &pool,
+    ]);
     match (dev("root", "type"), dev("root", "path"), dev("root", "pool")) {
         (None, _, _) => {
-            cmds.push(lxc(&[
-                "profile",
-                "device",
-                "add",
-                PROFILE,
-                "root",
-                "disk",
-                "path=/",
-                &format!("pool={POOL}"),
-            ]));
+            cmds.push(root_add);
             did.push("added root disk");
         }
         (Some("disk"), Some("/"), Some(POOL)) => {}
         _ => {
             cmds.push(lxc(&["profile", "device", "remove", PROFILE, "root"]));
-            cmds.push(lxc(&[
-                "profile",
-                "device",
-                "add",
-                PROFILE,
-                "root",
-                "disk",
-                "path=/",
-                &format!("pool={POOL}"),
-            ]));
+            cmds.push(root_add);
             did.push("replaced root disk");
         }
     }
@@ -305,7 +281,7 @@ pub fn profile_step(host: &Host) -> anyhow::Result<Step> {
             format!("root on {POOL}, eth0 on {BRIDGE}"),
         ));
     }
-    let plan = planned_all(host, &cmds)?;
+    let plan = host.run_all(&cmds)?;
     Ok(Step::new("lxd-profile", host.change_status(), did.join(", ")).with_plan(plan))
 }
 

@@ -58,6 +58,23 @@ pub fn bridge_up(host: &Host, bridge: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The last step, read-only; a dry run started nothing there is to probe.
+fn readiness(
+    host: &Host,
+    report: &mut Report,
+    probe: impl FnOnce() -> anyhow::Result<Step>,
+) -> anyhow::Result<()> {
+    if !host.applies() {
+        report.push(Step::new(
+            "readiness",
+            Status::Skipped,
+            "dry run: nothing was started",
+        ));
+        return Ok(());
+    }
+    report.run_step("readiness", probe)
+}
+
 pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut Report) -> anyhow::Result<()> {
     signals::install();
     let ty = opts.container_type;
@@ -157,14 +174,14 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             signals::check()?;
             report.run_step("lxd-profile", || lxd::profile_step(host))?;
             signals::check()?;
-            report.run_step("readiness", || lxd::readiness_step(host))?;
+            readiness(host, report, || lxd::readiness_step(host))?;
         }
         ContainerType::Lxc => {
             report.run_step("lxc-net-service", || lxc::lxc_net_step(host, init))?;
             signals::check()?;
             report.run_step("lxc-mtu", || lxc::mtu_step(host, config.lxc_default_mtu))?;
             signals::check()?;
-            report.run_step("readiness", || lxc::readiness_step(host))?;
+            readiness(host, report, || lxc::readiness_step(host))?;
         }
         ContainerType::Kvm => {
             report.run_step("libvirt-daemon", || kvm::daemon_step(host, init))?;
@@ -173,7 +190,7 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             signals::check()?;
             report.run_step("libvirt-pool", || kvm::pool_step(host))?;
             signals::check()?;
-            report.run_step("readiness", || kvm::readiness_step(host))?;
+            readiness(host, report, || kvm::readiness_step(host))?;
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! run without systemd.
 
 use crate::exit::{Exit, coded};
-use crate::host::{CommandLine, Host, Ran};
+use crate::host::{CommandLine, Host};
 use crate::report::{Status, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +47,7 @@ pub fn start(host: &Host, init: Init, unit: &str) -> anyhow::Result<Vec<String>>
             CommandLine::new("service").args([unit, "start"])
         }
     };
-    Ok(match host.run(&cmd)? {
-        Ran::Planned(line) => vec![line],
-        Ran::Done(_) => Vec::new(),
-    })
+    host.run_all(&[cmd])
 }
 
 /// The step for a service that must be running.
