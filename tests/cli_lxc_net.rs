@@ -235,3 +235,33 @@ fn usage_errors_are_64_not_clap_2() {
     bin().arg("--help").assert().code(0);
     bin().arg("--version").assert().code(0);
 }
+
+#[test]
+fn an_unwritable_etc_default_is_73_and_nothing_is_half_written() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    // A file where the directory should be: lxc-net cannot be created below it.
+    std::fs::write(root.path().join("etc/default"), "in the way\n").unwrap();
+    let before = snapshot(root.path());
+    let out = override_cmd(root.path()).assert().code(73);
+    let err = stderr_of(&out);
+    assert_one_error_line(&err);
+    assert!(err.starts_with("error: cannot write "), "{err}");
+    assert_eq!(snapshot(root.path()), before);
+}
+
+#[test]
+fn without_permission_it_is_77() {
+    let root = root_from("lxc-net-foreign");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(assert_cmd::cargo::cargo_bin("container-init"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["lxc-net", "override"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{err}");
+    assert_one_error_line(&err);
+}
