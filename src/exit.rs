@@ -163,8 +163,14 @@ where
 /// The exit status for an error chain: the first coded error wins; an error
 /// nobody classified is a bug (70).
 pub fn exit_for(err: &anyhow::Error) -> Exit {
-    err.chain()
-        .find_map(|cause| cause.downcast_ref::<Coded>().map(|c| c.exit))
+    // A `Coded` attached with `.context()` is only visible to anyhow's own
+    // downcast; the chain's items hide it behind anyhow's context wrapper.
+    err.downcast_ref::<Coded>()
+        .map(|c| c.exit)
+        .or_else(|| {
+            err.chain()
+                .find_map(|cause| cause.downcast_ref::<Coded>().map(|c| c.exit))
+        })
         .unwrap_or(Exit::Software)
 }
 
@@ -202,6 +208,19 @@ mod tests {
             render_error(&err),
             "error: reading manager config\ncaused by: bad mtu\n"
         );
+    }
+
+    #[test]
+    fn a_coded_context_outranks_the_coded_cause_it_wraps() {
+        let err = coded(Exit::Os, "`apt-get install` failed: Could not get lock").context(Coded {
+            exit: Exit::TempFail,
+            message: "the dpkg lock is still held".into(),
+        });
+        assert_eq!(exit_for(&err), Exit::TempFail);
+        let err = Err::<(), _>(std::io::Error::other("disk full"))
+            .with_exit(Exit::CantCreate, || "cannot write".into())
+            .unwrap_err();
+        assert_eq!(exit_for(&err), Exit::CantCreate);
     }
 
     #[test]
