@@ -2,6 +2,7 @@
 //! `tests/fixtures/<case>/{in,expected}`, and tree comparison.
 #![allow(dead_code)]
 
+pub mod fake_host;
 pub mod https;
 pub mod system;
 

@@ -1,0 +1,589 @@
+//! `setup` on the built binary against fake hosts: a `--root` tree and fake
+//! apt-get, apt-cache, snap, systemctl, service, lxd, lxc, virsh and ip that
+//! record their command lines (tests/fakes/fake-host.py).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::assert_one_error_line;
+use support::fake_host::*;
+
+const APT_INSTALL: &str =
+    "apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+
+fn json_run(host: &FakeHost, args: &[&str]) -> Run {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    host.run(&all)
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn debian_lxd_fresh_run_runs_exactly_these_commands_then_a_second_run_changes_nothing() {
+    let host = FakeHost::new(DEBIAN_12);
+    let first = json_run(&host, &["setup", "lxd"]);
+    assert_eq!(first.code, Some(0), "{first}");
+    // No systemd here: LXD is started the way its init script would, and the
+    // bridge avoids 10.147.0.0/24 (eth0) and 10.147.1.0/24 (a route).
+    let expected = format!(
+        "apt-cache policy lxd dnsmasq-base nftables
+{APT_INSTALL} lxd dnsmasq-base nftables
+lxc query /1.0/networks/lxdbr0
+start-stop-daemon --start --quiet --oknodo --background --make-pidfile --pidfile /run/lxd.pid --name lxd --startas /usr/bin/lxd -- --group lxd --logfile=/var/log/lxd/lxd.log
+lxd waitready --timeout=600
+lxc query /1.0/networks/lxdbr0
+ip -4 -o addr show
+ip -4 route show table all
+lxc network create lxdbr0 ipv4.address=10.147.2.1/24 ipv4.nat=true ipv6.address=none
+lxc query /1.0/storage-pools/default
+lxc storage create default dir
+lxc query /1.0/profiles/default
+lxc profile device add default root disk path=/ pool=default
+lxc profile device add default eth0 nic network=lxdbr0 name=eth0
+lxc query /1.0/networks/lxdbr0/state"
+    );
+    assert_eq!(first.commands, lines(&expected), "{first}");
+    assert_eq!(
+        first.statuses(),
+        [
+            ("manager-config", "unchanged"),
+            ("host-lock", "unchanged"),
+            ("forwarding", "skipped"),
+            ("packages", "changed"),
+            ("lxd-daemon", "changed"),
+            ("lxd-network", "changed"),
+            ("lxd-storage", "changed"),
+            ("lxd-profile", "changed"),
+            ("readiness", "unchanged"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let doc = first.json();
+    assert_eq!(doc["changed"], true);
+    assert_eq!(doc["exit_code"], 0);
+    assert_eq!(
+        host.state()["networks"]["lxdbr0"],
+        json!({"ipv4.address": "10.147.2.1/24", "ipv4.nat": "true", "ipv6.address": "none"})
+    );
+
+    let before = support::snapshot(host.root.path());
+    let second = json_run(&host, &["setup", "lxd"]);
+    assert_eq!(second.code, Some(0), "{second}");
+    assert_eq!(
+        second.commands,
+        [
+            "lxc query /1.0/networks/lxdbr0",
+            "lxc query /1.0/storage-pools/default",
+            "lxc query /1.0/profiles/default",
+            "lxc query /1.0/networks/lxdbr0/state",
+        ],
+        "a converged run starts at most 5 processes and no installer"
+    );
+    let doc = second.json();
+    assert_eq!(doc["changed"], false, "{second}");
+    assert!(
+        second
+            .statuses()
+            .iter()
+            .all(|(_, s)| s == "unchanged" || s == "skipped"),
+        "{second}"
+    );
+    // Only the lock file's own metadata may differ; no file was rewritten.
+    let after = support::snapshot(host.root.path());
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    for (path, meta) in &before {
+        if !path.ends_with("container-init.lock") {
+            assert_eq!(&after[path], meta, "{path} was written by a converged run");
+        }
+    }
+}
+
+#[test]
+fn debian_lxd_under_systemd_starts_the_units_with_systemctl() {
+    let host = FakeHost::new(DEBIAN_12).with_systemd();
+    host.installed(&["lxd", "dnsmasq-base", "nftables"]);
+    let run = host.run(&["setup", "lxd"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.commands[0], "lxc query /1.0/networks/lxdbr0");
+    assert_eq!(
+        run.commands[1..3],
+        [
+            "systemctl enable --now lxd.socket lxd.service",
+            "lxd waitready --timeout=600"
+        ]
+    );
+    assert!(!run.commands.iter().any(|c| c.starts_with("apt-")), "{run}");
+    assert!(run.stdout.contains("skipped      forwarding"), "{run}");
+}
+
+#[test]
+fn an_existing_bridge_that_differs_is_corrected_and_what_fits_stays() {
+    let host = FakeHost::new(DEBIAN_12);
+    host.installed(&["lxd", "dnsmasq-base", "nftables"]);
+    host.set_state(json!({
+        "running": ["lxd"],
+        "networks": {"lxdbr0": {"ipv4.address": "10.20.30.1/24", "ipv4.nat": "false", "ipv6.address": "auto"}},
+        "pools": ["default"],
+        "profile": {"devices": {
+            "root": {"type": "disk", "path": "/", "pool": "default"},
+            "eth0": {"type": "nic", "network": "br-other", "name": "eth0"}
+        }}
+    }));
+    let manager = host.path("manager.yaml");
+    std::fs::write(&manager, "lxc-default-mtu: 1450\n").unwrap();
+    let run = json_run(
+        &host,
+        &["setup", "lxd", "--manager-config", manager.to_str().unwrap()],
+    );
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        run.commands,
+        [
+            "lxc query /1.0/networks/lxdbr0",
+            "lxc network set lxdbr0 bridge.mtu=1450 ipv4.nat=true ipv6.address=none",
+            "lxc query /1.0/storage-pools/default",
+            "lxc query /1.0/profiles/default",
+            "lxc profile device remove default eth0",
+            "lxc profile device add default eth0 nic network=lxdbr0 name=eth0",
+            "lxc query /1.0/networks/lxdbr0/state",
+        ],
+        "{run}"
+    );
+    assert_eq!(run.status_of("lxd-daemon"), "unchanged");
+    assert_eq!(run.status_of("lxd-network"), "changed");
+    assert_eq!(run.status_of("lxd-storage"), "unchanged");
+    assert_eq!(run.status_of("lxd-profile"), "changed");
+    assert_eq!(
+        host.state()["networks"]["lxdbr0"]["ipv4.address"],
+        "10.20.30.1/24",
+        "an address someone chose is kept"
+    );
+}
+
+#[test]
+fn enable_nat_false_is_honoured() {
+    let host = FakeHost::new(DEBIAN_12);
+    host.installed(&["lxd", "dnsmasq-base", "nftables"]);
+    let manager = host.path("manager.json");
+    std::fs::write(&manager, r#"{"config": {"enable-nat": "false"}}"#).unwrap();
+    let run = host.run(&["setup", "lxd", "--manager-config", manager.to_str().unwrap()]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(
+        run.commands.contains(
+            &"lxc network create lxdbr0 ipv4.address=10.147.2.1/24 ipv4.nat=false ipv6.address=none".into()
+        ),
+        "{run}"
+    );
+}
+
+#[test]
+fn ubuntu_lxd_comes_from_snap_on_the_channel_asked_for() {
+    let host = FakeHost::new(UBUNTU_24_04).with_systemd();
+    let manager = host.path("manager.yaml");
+    std::fs::write(&manager, "lxd-snap-channel: 5.20/stable\n").unwrap();
+    let args = ["setup", "lxd", "--manager-config", manager.to_str().unwrap()];
+    let run = host.run(&args);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        run.commands[..3],
+        [
+            "snap list lxd",
+            "snap install lxd --channel=5.20/stable",
+            // socket-activated once installed: answers at once
+            "lxc query /1.0/networks/lxdbr0",
+        ],
+        "{run}"
+    );
+    assert!(!run.commands.iter().any(|c| c.starts_with("apt")), "{run}");
+
+    let again = host.run(&args);
+    assert_eq!(again.code, Some(0), "{again}");
+    assert_eq!(again.commands[0], "snap list lxd");
+    assert!(
+        !again.commands.iter().any(|c| c.starts_with("snap install")),
+        "{again}"
+    );
+
+    std::fs::write(&manager, "lxd-snap-channel: 5.21/stable\n").unwrap();
+    let moved = json_run(&host, &args);
+    assert_eq!(moved.code, Some(0), "{moved}");
+    assert_eq!(moved.commands[1], "snap refresh lxd --channel=5.21/stable");
+    assert_eq!(moved.status_of("packages"), "changed");
+}
+
+#[test]
+fn ubuntu_without_a_channel_gets_the_default_one() {
+    let host = FakeHost::new(UBUNTU_24_04).with_systemd();
+    let run = host.run(&["setup", "lxd"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.commands[1], "snap install lxd --channel=5.21/stable");
+}
+
+#[test]
+fn apt_get_update_runs_only_when_a_package_has_no_candidate() {
+    let host = FakeHost::new(DEBIAN_12);
+    host.update_state(json!({"stale_lists": true}));
+    let run = host.run(&["setup", "lxd"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        run.commands[..4],
+        [
+            "apt-cache policy lxd dnsmasq-base nftables".to_string(),
+            "apt-get update".to_string(),
+            "apt-cache policy lxd dnsmasq-base nftables".to_string(),
+            format!("{APT_INSTALL} lxd dnsmasq-base nftables"),
+        ],
+        "{run}"
+    );
+}
+
+#[test]
+fn a_dpkg_lock_held_for_a_while_is_waited_out() {
+    let host = FakeHost::new(DEBIAN_12);
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 1.5;
+    host.update_state(json!({"dpkg_locked_until": until}));
+    let run = host.run(&["setup", "lxd", "-v"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let installs = run
+        .commands
+        .iter()
+        .filter(|c| c.starts_with("apt-get install"))
+        .count();
+    assert!(installs >= 2, "the install was not retried: {run}");
+    assert!(run.stderr.contains("holds the dpkg lock"), "{run}");
+    assert!(host.read("var/lib/dpkg/status").contains("Package: lxd\n"));
+}
+
+#[test]
+fn a_dpkg_lock_held_past_the_lock_timeout_gives_75() {
+    let host = FakeHost::new(DEBIAN_12);
+    host.update_state(json!({"dpkg_locked_until": 4e9}));
+    let started = Instant::now();
+    let run = host.run(&["setup", "lxd", "--lock-timeout", "1"]);
+    assert_eq!(run.code, Some(75), "{run}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_one_error_line(&run.stderr);
+    assert!(run.stderr.contains("dpkg lock"), "{run}");
+    assert!(run.stderr.contains("Could not get lock"), "{run}");
+    assert!(!host.read("var/lib/dpkg/status").contains("Package: lxd\n"));
+}
+
+#[test]
+fn the_host_lock_held_by_another_process_gives_75() {
+    let host = FakeHost::new(DEBIAN_12);
+    let lock = host.path("run/lock/container-init.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    // Until flock holds it, the tool could take it itself.
+    let started = Instant::now();
+    while std::process::Command::new("flock")
+        .args(["-n"])
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "flock never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = json_run(&host, &["setup", "lxd", "--lock-timeout", "1"]);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(run.code, Some(75), "{run}");
+    assert_eq!(run.status_of("host-lock"), "failed");
+    assert!(run.commands.is_empty(), "ran without the lock: {run}");
+    assert_one_error_line(&run.stderr);
+}
+
+#[test]
+fn a_failing_command_gives_71_with_its_command_line_and_stderr() {
+    let host = FakeHost::new(DEBIAN_12);
+    host.update_state(json!({"fail": "lxc storage create"}));
+    let run = json_run(&host, &["setup", "lxd"]);
+    assert_eq!(run.code, Some(71), "{run}");
+    assert_one_error_line(&run.stderr);
+    assert!(
+        run.stderr.contains(
+            "`lxc storage create default dir` failed with exit status 1: Error: lxc failed as the test asked"
+        ),
+        "{run}"
+    );
+    let doc = run.json();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["exit_code"], 71);
+    assert_eq!(run.status_of("lxd-storage"), "failed");
+    // Nothing after the failure was run.
+    assert_eq!(run.commands.last().unwrap(), "lxc storage create default dir");
+}
+
+#[test]
+fn an_invalid_manager_config_gives_65_before_anything_runs_or_changes() {
+    let host = FakeHost::new(DEBIAN_12);
+    let manager = host.path("manager.yaml");
+    std::fs::write(&manager, "ip-forwarding: true\nlxc-default-mtu: 99999\n").unwrap();
+    let before = support::snapshot(host.root.path());
+    let run = host.run(&["setup", "lxd", "--manager-config", manager.to_str().unwrap()]);
+    assert_eq!(run.code, Some(65), "{run}");
+    assert_one_error_line(&run.stderr);
+    assert!(run.stderr.contains("lxc-default-mtu"), "{run}");
+    assert!(run.stderr.contains("99999"), "{run}");
+    assert!(run.commands.is_empty(), "{run}");
+    assert_eq!(support::snapshot(host.root.path()), before);
+}
+
+#[test]
+fn an_unsupported_distribution_gives_69_naming_it_and_installs_nothing() {
+    let host = FakeHost::new(FEDORA_40);
+    let run = host.run(&["setup", "lxc"]);
+    assert_eq!(run.code, Some(69), "{run}");
+    assert_one_error_line(&run.stderr);
+    assert!(run.stderr.contains("Fedora Linux 40"), "{run}");
+    assert!(run.commands.is_empty(), "{run}");
+}
+
+#[test]
+fn no_install_turns_a_missing_package_into_69() {
+    let host = FakeHost::new(DEBIAN_12);
+    host.installed(&["lxd"]);
+    let run = host.run(&["setup", "lxd", "--no-install"]);
+    assert_eq!(run.code, Some(69), "{run}");
+    assert!(
+        run.stderr.contains("dnsmasq-base nftables not installed"),
+        "{run}"
+    );
+    assert!(run.commands.is_empty(), "{run}");
+
+    let ubuntu = FakeHost::new(UBUNTU_24_04);
+    let run = ubuntu.run(&["setup", "lxd", "--no-install"]);
+    assert_eq!(run.code, Some(69), "{run}");
+    assert_eq!(run.commands, ["snap list lxd"], "{run}");
+}
+
+#[test]
+fn kvm_without_hardware_virtualisation_gives_69_before_installing() {
+    let host = FakeHost::new(DEBIAN_12);
+    let run = json_run(&host, &["setup", "kvm"]);
+    assert_eq!(run.code, Some(69), "{run}");
+    assert_eq!(run.status_of("virtualisation"), "failed");
+    assert!(run.commands.is_empty(), "{run}");
+    assert!(
+        run.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-emulation")
+    );
+
+    // The CPU flag alone is not enough: /dev/kvm must be there too.
+    host.write("proc/cpuinfo", CPU_VMX);
+    let run = host.run(&["setup", "kvm"]);
+    assert_eq!(run.code, Some(69), "{run}");
+    assert!(run.stderr.contains("/dev/kvm absent"), "{run}");
+    assert!(run.commands.is_empty(), "{run}");
+}
+
+const KVM_FRESH: &str = "apt-cache policy qemu-system-x86 libvirt-daemon-system libvirt-clients
+INSTALL qemu-system-x86 libvirt-daemon-system libvirt-clients
+service libvirtd status
+service libvirtd start
+virsh -c qemu:///system net-info default
+virsh -c qemu:///system net-define /usr/share/libvirt/networks/default.xml
+virsh -c qemu:///system net-start default
+virsh -c qemu:///system net-autostart default
+virsh -c qemu:///system pool-info default
+virsh -c qemu:///system pool-define-as default dir --target /var/lib/libvirt/images
+virsh -c qemu:///system pool-build default
+virsh -c qemu:///system pool-start default
+virsh -c qemu:///system pool-autostart default
+virsh -c qemu:///system version
+virsh -c qemu:///system net-info default";
+
+#[test]
+fn kvm_with_virtualisation_installs_libvirt_and_defines_its_network_and_pool() {
+    if std::env::consts::ARCH != "x86_64" {
+        return; // the package names below are x86's
+    }
+    let host = FakeHost::new(DEBIAN_12);
+    host.write("proc/cpuinfo", CPU_VMX);
+    host.write("dev/kvm", "");
+    let run = json_run(&host, &["setup", "kvm"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        run.commands,
+        lines(&KVM_FRESH.replace("INSTALL", APT_INSTALL)),
+        "{run}"
+    );
+    assert_eq!(run.status_of("virtualisation"), "unchanged");
+    assert_eq!(run.status_of("libvirt-network"), "changed");
+    assert_eq!(run.status_of("readiness"), "unchanged");
+
+    let again = json_run(&host, &["setup", "kvm"]);
+    assert_eq!(again.code, Some(0), "{again}");
+    assert_eq!(again.json()["changed"], false, "{again}");
+    assert!(
+        !again.commands.iter().any(|c| c.starts_with("apt-get")),
+        "{again}"
+    );
+}
+
+#[test]
+fn kvm_with_allow_emulation_goes_on_and_says_guests_will_be_slow() {
+    let host = FakeHost::new(DEBIAN_12).with_systemd();
+    let run = json_run(&host, &["setup", "kvm", "--allow-emulation"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.status_of("virtualisation"), "skipped");
+    assert!(run.stdout.contains("slow"), "{run}");
+    assert!(
+        run.commands
+            .contains(&"systemctl enable --now libvirtd".to_string()),
+        "{run}"
+    );
+}
+
+#[test]
+fn a_stopped_libvirt_network_is_started_and_autostarted_only() {
+    let host = FakeHost::new(DEBIAN_12);
+    host.write("proc/cpuinfo", CPU_VMX);
+    host.write("dev/kvm", "");
+    host.installed(&["qemu-system-x86", "libvirt-daemon-system", "libvirt-clients"]);
+    host.set_state(json!({
+        "running": ["libvirtd"],
+        "virsh_net": {"Active": "no", "Autostart": "no"},
+        "virsh_pool": {"State": "running", "Autostart": "yes"}
+    }));
+    let run = json_run(&host, &["setup", "kvm"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let changing: Vec<&String> = run
+        .commands
+        .iter()
+        .filter(|c| !c.contains(" net-info ") && !c.contains(" pool-info ") && !c.ends_with(" version"))
+        .collect();
+    assert_eq!(
+        changing,
+        [
+            "service libvirtd status",
+            "virsh -c qemu:///system net-start default",
+            "virsh -c qemu:///system net-autostart default"
+        ],
+        "{run}"
+    );
+    assert_eq!(run.status_of("libvirt-pool"), "unchanged");
+}
+
+#[test]
+fn lxc_writes_forwarding_and_the_lxc_net_override_before_the_package() {
+    let host = FakeHost::new(DEBIAN_12);
+    let manager = host.path("manager.yaml");
+    std::fs::write(&manager, "ip-forwarding: true\nlxc-default-mtu: 1450\n").unwrap();
+    let args = ["setup", "lxc", "--manager-config", manager.to_str().unwrap()];
+    let env = [("CONTAINER_INIT_ADDRESS_ALLOCATION", "true")];
+    let run = host.run_with_env(&args, &env);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        run.commands,
+        lines(&format!(
+            "apt-cache policy lxc dnsmasq-base
+{APT_INSTALL} lxc dnsmasq-base
+service lxc-net status
+service lxc-net start
+lxc-ls --version"
+        )),
+        "{run}"
+    );
+    assert_eq!(host.read("proc/sys/net/ipv4/ip_forward"), "1\n");
+    assert_eq!(host.read("proc/sys/net/ipv4/conf/all/proxy_arp"), "1\n");
+    assert!(
+        host.read("etc/sysctl.d/60-container-init.conf")
+            .contains("net.ipv4.ip_forward = 1")
+    );
+    let lxc_net = host.read("etc/default/lxc-net");
+    assert!(lxc_net.contains("LXC_DHCP_RANGE"), "{lxc_net}");
+    // The package found our file at install time, and kept it.
+    assert_eq!(host.state()["lxc_net_at_install"], lxc_net.as_str());
+    assert!(
+        host.read("etc/lxc/default.conf")
+            .contains("lxc.net.0.mtu = 1450\n")
+    );
+
+    let mut again_args = args.to_vec();
+    again_args.extend(["--output", "json"]);
+    let again = host.run_with_env(&again_args, &env);
+    assert_eq!(again.code, Some(0), "{again}");
+    assert_eq!(again.json()["changed"], false, "{again}");
+    assert_eq!(again.commands, ["lxc-ls --version"], "{again}");
+}
+
+#[test]
+fn lxc_without_address_allocation_leaves_lxc_net_alone() {
+    let host = FakeHost::new(DEBIAN_12).with_systemd();
+    let run = json_run(&host, &["setup", "lxc"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.status_of("lxc-net"), "skipped");
+    assert_eq!(run.status_of("lxc-mtu"), "skipped");
+    assert_eq!(host.read("etc/default/lxc-net"), "USE_LXC_BRIDGE=\"true\"\n");
+    assert!(
+        run.commands
+            .contains(&"systemctl enable --now lxc-net".to_string()),
+        "{run}"
+    );
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_changes_nothing() {
+    let host = FakeHost::new(DEBIAN_12);
+    let before = support::snapshot(host.root.path());
+    let run = host.run(&["--dry-run", "setup", "lxd"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(
+        run.stdout.contains(&format!(
+            "run: DEBIAN_FRONTEND=noninteractive {APT_INSTALL} lxd dnsmasq-base nftables"
+        )),
+        "{run}"
+    );
+    assert!(run.stdout.contains("would-change"), "{run}");
+    assert!(
+        run.stdout.contains("run: lxc storage create default dir"),
+        "{run}"
+    );
+    // Only questions were asked.
+    for cmd in &run.commands {
+        assert!(
+            cmd.starts_with("apt-cache ") || cmd.starts_with("lxc query ") || cmd.starts_with("ip -4 "),
+            "a dry run ran {cmd}: {run}"
+        );
+    }
+    assert_eq!(support::snapshot(host.root.path()), before);
+    assert_eq!(host.state(), json!({}), "a dry run changed the fake tools' state");
+}
+
+#[test]
+fn check_mode_exits_2_with_changes_pending_and_0_when_converged() {
+    let host = FakeHost::new(DEBIAN_12);
+    let pending = json_run(&host, &["--check", "setup", "lxd"]);
+    assert_eq!(pending.code, Some(2), "{pending}");
+    assert_eq!(pending.status_of("packages"), "would-change");
+    assert!(!host.read("var/lib/dpkg/status").contains("Package: lxd\n"));
+
+    assert_eq!(host.run(&["setup", "lxd"]).code, Some(0));
+    let converged = host.run(&["--check", "setup", "lxd"]);
+    assert_eq!(converged.code, Some(0), "{converged}");
+}

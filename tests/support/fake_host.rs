@@ -1,0 +1,210 @@
+//! A fake host for `setup` and `check`: a `--root` tree, and the fake tools of
+//! `tests/fakes/fake-host.py` alone on `PATH`, so that nothing real is run.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+use super::bin;
+
+const TOOLS: [&str; 11] = [
+    "apt-get",
+    "apt-cache",
+    "snap",
+    "systemctl",
+    "service",
+    "start-stop-daemon",
+    "lxd",
+    "lxc",
+    "lxc-ls",
+    "virsh",
+    "ip",
+];
+
+pub const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n\
+                             VERSION_ID=\"12\"\nID=debian\n";
+pub const UBUNTU_24_04: &str = "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\n\
+                                ID=ubuntu\nID_LIKE=debian\n";
+pub const FEDORA_40: &str =
+    "NAME=\"Fedora Linux\"\nVERSION_ID=40\nID=fedora\nPRETTY_NAME=\"Fedora Linux 40 (Server Edition)\"\n";
+
+pub const CPU_PLAIN: &str =
+    "processor\t: 0\nflags\t\t: fpu vme de pse tsc msr pae sse sse2 ht syscall nx lm\n";
+pub const CPU_VMX: &str =
+    "processor\t: 0\nflags\t\t: fpu vme de pse tsc msr pae sse sse2 vmx ht syscall nx lm\n";
+
+pub struct FakeHost {
+    pub root: TempDir,
+    pub state: TempDir,
+    bin: TempDir,
+}
+
+/// A finished run of the tool.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// The command lines the fake tools saw during this run.
+    pub commands: Vec<String>,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self}"))
+    }
+
+    /// Each step's name and status, from `--output json`.
+    pub fn statuses(&self) -> Vec<(String, String)> {
+        self.json()["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn status_of(&self, step: &str) -> String {
+        self.statuses()
+            .into_iter()
+            .find(|(name, _)| name == step)
+            .unwrap_or_else(|| panic!("no step {step}: {self}"))
+            .1
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}--- commands\n{}",
+            self.code,
+            self.stdout,
+            self.stderr,
+            self.commands.join("\n")
+        )
+    }
+}
+
+impl FakeHost {
+    /// A host with `os_release`, no package of interest installed and
+    /// nothing running.
+    pub fn new(os_release: &str) -> FakeHost {
+        let host = FakeHost {
+            root: tempfile::tempdir().unwrap(),
+            state: tempfile::tempdir().unwrap(),
+            bin: tempfile::tempdir().unwrap(),
+        };
+        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/fake-host.py");
+        let mode = fs::metadata(&fake).unwrap().permissions().mode();
+        assert!(mode & 0o111 != 0, "{} is not executable", fake.display());
+        for tool in TOOLS {
+            std::os::unix::fs::symlink(&fake, host.bin.path().join(tool)).unwrap();
+        }
+        host.write("etc/os-release", os_release);
+        host.write("proc/cpuinfo", CPU_PLAIN);
+        host.write("proc/sys/net/ipv4/ip_forward", "0\n");
+        host.write("proc/sys/net/ipv4/conf/all/proxy_arp", "0\n");
+        host.write(
+            "var/lib/dpkg/status",
+            "Package: base-files\nStatus: install ok installed\nVersion: 12.4\n",
+        );
+        host.set_state(serde_json::json!({}));
+        host
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.path().join(relative)
+    }
+
+    pub fn write(&self, relative: &str, content: &str) {
+        let path = self.path(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        fs::read_to_string(self.path(relative)).unwrap_or_default()
+    }
+
+    /// systemd runs this host (it creates this directory when it boots one).
+    pub fn with_systemd(self) -> FakeHost {
+        fs::create_dir_all(self.path("run/systemd/system")).unwrap();
+        self
+    }
+
+    pub fn installed(&self, packages: &[&str]) {
+        let mut status = self.read("var/lib/dpkg/status");
+        for p in packages {
+            status.push_str(&format!(
+                "\nPackage: {p}\nStatus: install ok installed\nVersion: 1.0\n"
+            ));
+        }
+        self.write("var/lib/dpkg/status", &status);
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(self.state.path().join("state.json")).unwrap()).unwrap()
+    }
+
+    pub fn set_state(&self, state: serde_json::Value) {
+        fs::write(
+            self.state.path().join("state.json"),
+            serde_json::to_string(&state).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Merge `changes` into the fake tools' state.
+    pub fn update_state(&self, changes: serde_json::Value) {
+        let mut state = self.state();
+        for (k, v) in changes.as_object().unwrap() {
+            state[k] = v.clone();
+        }
+        self.set_state(state);
+    }
+
+    fn log(&self) -> Vec<String> {
+        fs::read_to_string(self.state.path().join("log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Run the tool with `--root` on this host and only the fakes on PATH.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let before = self.log().len();
+        let mut cmd = bin();
+        cmd.arg("--root")
+            .arg(self.root.path())
+            .args(args)
+            // The fakes alone: a tool the test did not fake fails to start
+            // instead of reaching the real one on this machine.
+            .env("PATH", self.bin.path())
+            .env("FAKE_HOST_STATE", self.state.path())
+            .env("FAKE_HOST_ROOT", self.root.path())
+            .env_remove("DEBIAN_FRONTEND")
+            .env_remove("CONTAINER_INIT_ADDRESS_ALLOCATION");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            commands: self.log().split_off(before),
+        }
+    }
+}
