@@ -141,25 +141,6 @@ pub fn coded(exit: Exit, message: impl Into<String>) -> anyhow::Error {
     })
 }
 
-/// Attach an exit code to any error, keeping it as the cause.
-pub trait WithExit<T> {
-    fn with_exit(self, exit: Exit, message: impl FnOnce() -> String) -> anyhow::Result<T>;
-}
-
-impl<T, E> WithExit<T> for Result<T, E>
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    fn with_exit(self, exit: Exit, message: impl FnOnce() -> String) -> anyhow::Result<T> {
-        self.map_err(|e| {
-            anyhow::Error::new(e).context(Coded {
-                exit,
-                message: message(),
-            })
-        })
-    }
-}
-
 /// The exit status for an error chain: the first coded error wins; an error
 /// nobody classified is a bug (70).
 pub fn exit_for(err: &anyhow::Error) -> Exit {
@@ -180,7 +161,7 @@ pub fn render_error(err: &anyhow::Error) -> String {
     let mut out = format!("error: {}\n", lines.next().unwrap_or_default());
     let mut last = String::new();
     for cause in lines {
-        // `with_exit` wraps an error in a context that may repeat it verbatim.
+        // A context may repeat its cause verbatim; say it once.
         if cause != last {
             out.push_str(&format!("caused by: {cause}\n"));
         }
@@ -217,10 +198,6 @@ mod tests {
             message: "the dpkg lock is still held".into(),
         });
         assert_eq!(exit_for(&err), Exit::TempFail);
-        let err = Err::<(), _>(std::io::Error::other("disk full"))
-            .with_exit(Exit::CantCreate, || "cannot write".into())
-            .unwrap_err();
-        assert_eq!(exit_for(&err), Exit::CantCreate);
     }
 
     #[test]
