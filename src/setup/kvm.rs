@@ -137,20 +137,13 @@ pub fn network_step(host: &Host) -> anyhow::Result<Step> {
             }
         }
     }
-    if cmds.is_empty() {
-        return Ok(Step::new(
-            "libvirt-network",
-            Status::Unchanged,
-            "default network active, autostart",
-        ));
-    }
-    let plan = host.run_all(&cmds)?;
-    Ok(Step::new(
+    converge(
+        host,
         "libvirt-network",
-        host.change_status(),
+        &cmds,
+        "default network active, autostart",
         format!("default network {}", did.join(", ")),
     )
-    .with_plan(plan))
 }
 
 /// libvirt's `default` storage pool: a directory pool, running, autostarted.
@@ -176,20 +169,28 @@ pub fn pool_step(host: &Host) -> anyhow::Result<Step> {
             }
         }
     }
-    if cmds.is_empty() {
-        return Ok(Step::new(
-            "libvirt-pool",
-            Status::Unchanged,
-            "default pool running, autostart",
-        ));
-    }
-    let plan = host.run_all(&cmds)?;
-    Ok(Step::new(
+    converge(
+        host,
         "libvirt-pool",
-        host.change_status(),
+        &cmds,
+        "default pool running, autostart",
         format!("default pool {}", did.join(", ")),
     )
-    .with_plan(plan))
+}
+
+/// Unchanged when nothing is to be run; else run (or plan) the commands.
+fn converge(
+    host: &Host,
+    step: &str,
+    cmds: &[CommandLine],
+    unchanged: &str,
+    changed: String,
+) -> anyhow::Result<Step> {
+    if cmds.is_empty() {
+        return Ok(Step::new(step, Status::Unchanged, unchanged));
+    }
+    let plan = host.run_all(cmds)?;
+    Ok(Step::new(step, host.change_status(), changed).with_plan(plan))
 }
 
 /// Read-only: libvirt answers and the default network's bridge is up.
