@@ -4,8 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::check::{self, Verdict};
 use crate::cli::{
     Cli, Command, DocFormat, ForwardingCommand, LxcNetCommand, ManagerConfigCommand, OutputFormat, SourceArgs,
@@ -30,12 +28,43 @@ enum Done {
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    install_panic_hook();
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
     logging::init(cli.verbose, cli.quiet);
     run(&cli).into()
+}
+
+/// The command line, through clap. Its command tree and matches are left
+/// for the process's exit to free: dropping them costs more than all the
+/// work of a converged `forwarding enable`.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let cmd: &'static mut clap::Command = Box::leak(Box::new(Cli::command()));
+    let matches = Box::leak(Box::new(cmd.try_get_matches_from_mut(std::env::args_os())?));
+    Cli::from_arg_matches_mut(matches).map_err(|e| e.format(cmd))
+}
+
+/// A panic is a bug (70), reported like every other failure: one `error:`
+/// line. Files are written atomically, so none is left half-written.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: container-init hit a bug: {message}; please report it with the command you ran");
+        eprintln!("caused by: panic{place}");
+        std::process::exit(Exit::Software.code().into());
+    }));
 }
 
 /// Clap's own errors are usage errors (64), not clap's 2; help and version
