@@ -128,8 +128,17 @@ fn has_virtualisation() -> bool {
         .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"))
 }
 
-fn dpkg_status() -> Vec<u8> {
-    std::fs::read("/var/lib/dpkg/status").unwrap_or_default()
+/// The KVM packages dpkg has installed. Only those: the end-to-end test may be
+/// installing LXD at the same moment.
+fn kvm_packages_installed() -> Vec<String> {
+    let status = std::fs::read_to_string("/var/lib/dpkg/status").unwrap_or_default();
+    status
+        .split("\n\n")
+        .filter(|stanza| stanza.lines().any(|l| l == "Status: install ok installed"))
+        .filter_map(|stanza| stanza.lines().find_map(|l| l.strip_prefix("Package: ")))
+        .filter(|p| p.starts_with("qemu-system") || p.starts_with("libvirt-"))
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -142,14 +151,26 @@ fn without_hardware_virtualisation_setup_and_check_kvm_give_69_and_install_nothi
         eprintln!("skipped: needs root");
         return;
     }
-    let before = dpkg_status();
-    let out = tool(&["setup", "kvm"]);
+    let before = kvm_packages_installed();
+    let out = tool(&["setup", "kvm", "--output", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(69), "{stderr}");
     assert_one_error_line(&stderr);
     assert!(stderr.contains("no hardware virtualisation"), "{stderr}");
     assert!(stderr.contains("--allow-emulation"), "{stderr}");
-    assert_eq!(dpkg_status(), before, "setup kvm changed the installed packages");
+    let doc = json(&out);
+    let steps: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["manager-config", "host-lock", "virtualisation"], "{doc}");
+    assert_eq!(
+        kvm_packages_installed(),
+        before,
+        "setup kvm changed the installed packages"
+    );
 
     let out = tool(&["check", "kvm"]);
     assert_eq!(out.status.code(), Some(69));
@@ -158,7 +179,7 @@ fn without_hardware_virtualisation_setup_and_check_kvm_give_69_and_install_nothi
         stdout.lines().any(|l| l.starts_with("FAIL  virtualisation")),
         "{stdout}"
     );
-    assert_eq!(dpkg_status(), before);
+    assert_eq!(kvm_packages_installed(), before);
 }
 
 fn nix_root() -> bool {
