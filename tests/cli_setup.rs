@@ -587,3 +587,49 @@ fn check_mode_exits_2_with_changes_pending_and_0_when_converged() {
     let converged = host.run(&["--check", "setup", "lxd"]);
     assert_eq!(converged.code, Some(0), "{converged}");
 }
+
+#[test]
+fn ubuntu_lxc_and_kvm_come_from_apt_under_systemd_and_converge() {
+    for (ty, packages, unit) in [
+        ("lxc", "lxc dnsmasq-base", "lxc-net"),
+        (
+            "kvm",
+            "qemu-system-x86 libvirt-daemon-system libvirt-clients",
+            "libvirtd",
+        ),
+    ] {
+        if ty == "kvm" && std::env::consts::ARCH != "x86_64" {
+            continue;
+        }
+        let host = FakeHost::new(UBUNTU_24_04).with_systemd();
+        host.write("proc/cpuinfo", CPU_VMX);
+        host.write("dev/kvm", "");
+        let first = json_run(&host, &["setup", ty]);
+        assert_eq!(first.code, Some(0), "{ty}: {first}");
+        assert_eq!(
+            first.commands[..4],
+            [
+                format!("apt-cache policy {packages}"),
+                format!("{APT_INSTALL} {packages}"),
+                format!("systemctl is-active --quiet {unit}"),
+                format!("systemctl enable --now {unit}"),
+            ],
+            "{ty}: {first}"
+        );
+        assert!(
+            !first.commands.iter().any(|c| c.starts_with("snap")),
+            "{ty}: {first}"
+        );
+
+        let again = json_run(&host, &["setup", ty]);
+        assert_eq!(again.code, Some(0), "{ty}: {again}");
+        assert_eq!(again.json()["changed"], false, "{ty}: {again}");
+        assert!(
+            !again
+                .commands
+                .iter()
+                .any(|c| c.starts_with("apt") || c.contains("enable")),
+            "{ty}: {again}"
+        );
+    }
+}
