@@ -43,15 +43,17 @@ pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
     let mut out = vec![distribution(host), namespaces(host), cgroups(host)];
     out.push(kernel_feature(
         host,
-        "bridge",
-        "bridge",
-        "load it with `modprobe bridge`",
+        KernelFeature {
+            module: "bridge",
+            symbol: "br_dev_xmit",
+        },
     ));
     out.push(kernel_feature(
         host,
-        "veth",
-        "veth",
-        "load it with `modprobe veth`",
+        KernelFeature {
+            module: "veth",
+            symbol: "veth_xmit",
+        },
     ));
     if ty == ContainerType::Kvm {
         out.push(virtualisation(host));
@@ -116,8 +118,31 @@ fn cgroups(host: &Host) -> Check {
     }
 }
 
+/// A kernel feature a container bridge needs: its module, and a function of
+/// that module the kernel's symbol table lists once it is built in or loaded.
+struct KernelFeature {
+    module: &'static str,
+    symbol: &'static str,
+}
+
+/// Whether the running kernel's symbol table has `symbol` (built in, or
+/// in a loaded module). Built-in code without parameters has no
+/// /sys/module entry, so this is the one place that shows it.
+fn kernel_has_symbol(host: &Host, symbol: &str) -> bool {
+    host.read_optional("/proc/kallsyms")
+        .ok()
+        .flatten()
+        .is_some_and(|table| {
+            String::from_utf8_lossy(&table)
+                .lines()
+                .any(|l| l.split_whitespace().nth(2) == Some(symbol))
+        })
+}
+
 /// A kernel feature is there when its module is loaded, built in, or on disk.
-fn kernel_feature(host: &Host, name: &'static str, module: &str, fix: &str) -> Check {
+fn kernel_feature(host: &Host, feature: KernelFeature) -> Check {
+    let KernelFeature { module, symbol } = feature;
+    let fix = format!("load it with `modprobe {module}`");
     let release = host
         .read_optional("/proc/sys/kernel/osrelease")
         .ok()
@@ -144,24 +169,36 @@ fn kernel_feature(host: &Host, name: &'static str, module: &str, fix: &str) -> C
             .map(|v| v == "y" || v == "m")
     });
     if host.exists(&format!("/sys/module/{module}")) {
-        check(name, Verdict::Pass, format!("{module} is loaded or built in"), "")
+        check(
+            module,
+            Verdict::Pass,
+            format!("{module} is loaded or built in"),
+            "",
+        )
     } else if !release.is_empty() && (listed("modules.dep") || listed("modules.builtin")) {
         check(
-            name,
+            module,
             Verdict::Pass,
             format!("{module} is available as a module"),
             "",
         )
     } else if configured == Some(true) {
         check(
-            name,
+            module,
             Verdict::Pass,
             format!("the kernel is built with {module}"),
             "",
         )
+    } else if kernel_has_symbol(host, symbol) {
+        check(
+            module,
+            Verdict::Pass,
+            format!("{module} is built into the running kernel"),
+            "",
+        )
     } else if configured == Some(false) || config.is_some() {
         check(
-            name,
+            module,
             Verdict::Fail,
             format!("the kernel is built without {module}"),
             fix,
@@ -169,7 +206,7 @@ fn kernel_feature(host: &Host, name: &'static str, module: &str, fix: &str) -> C
     } else {
         // Custom kernels (CI microVMs) often ship neither modules nor config.
         check(
-            name,
+            module,
             Verdict::Warn,
             format!(
                 "cannot tell whether the kernel has {module}: not loaded, no module list or config for {release}"

@@ -149,6 +149,18 @@ fn a_kernel_built_without_veth_fails_and_an_unknown_kernel_warns() {
     let run = host.run(&["check", "lxd", "--output", "json"]);
     assert_eq!(verdict(&run, "veth"), "WARN", "{run}");
     exit_matches_fails(&run);
+
+    // Built in, without parameters: only the kernel's symbol table shows it.
+    host.write(
+        "proc/kallsyms",
+        "ffffffff81dbb6e0 t veth_get_stats64\nffffffff81dbb6f0 t veth_xmit\n",
+    );
+    let run = host.run(&["check", "lxd"]);
+    assert!(
+        run.stdout
+            .contains("PASS  veth            veth is built into the running kernel\n"),
+        "{run}"
+    );
 }
 
 #[test]
