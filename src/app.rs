@@ -4,7 +4,8 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::check::{self, Verdict};
+use crate::check;
+use crate::check_result::Verdict;
 use crate::cli::{
     Cli, Command, DocFormat, ForwardingCommand, LxcNetCommand, ManagerConfigCommand, OutputFormat, SourceArgs,
 };
@@ -15,7 +16,7 @@ use crate::exit::{Exit, exit_for, render_error};
 use crate::forwarding::{self, Forwarding};
 use crate::host::{Host, Mode};
 use crate::lxc_net::{self, LxcNet, Request};
-use crate::report::{Report, Status, Step};
+use crate::report::{Outcome, Report, Status};
 use crate::settings::{ConfigFile, Overrides, Settings, TOKEN_ENV};
 use crate::setup::{self, SetupOptions};
 use crate::{docs, logging};
@@ -123,7 +124,7 @@ pub fn command_name(command: &Command) -> String {
 
 fn run(cli: &Cli) -> Exit {
     let host = Host::new(&cli.root, mode(cli));
-    if !matches!(cli.command, Command::Completions { .. } | Command::Man) && !cli.root.is_dir() {
+    if !matches!(cli.command, Command::Completions { .. } | Command::Man) && !host.root_is_dir() {
         eprintln!(
             "error: --root {} is not a directory; give the directory that stands for / (default /)",
             cli.root.display()
@@ -274,14 +275,10 @@ fn manager_config_show(
     format: DocFormat,
 ) -> anyhow::Result<Done> {
     let settings = settings(cli, host, source)?;
-    let mut sourced = None;
-    report.run_step("manager-config", || {
+    let sourced = report.run_step("manager-config", || {
         let got = config_source::obtain(&settings, ty, source.manager_config.as_deref())?;
-        let step = Step::new("manager-config", Status::Unchanged, got.source.describe());
-        sourced = Some(got);
-        Ok(step)
+        Ok(Outcome::new(Status::Unchanged, got.source.describe()).with_value(got))
     })?;
-    let sourced = sourced.expect("set by the step above");
     let values = sourced.config.to_values();
     let mut doc = match format {
         DocFormat::Json => serde_json::to_string_pretty(&values).expect("strings serialise") + "\n",

@@ -1,39 +1,12 @@
 //! `check <type>`: a read-only preflight in the manner of virt-host-validate.
 //! One line per requirement: PASS, WARN or FAIL, with the reason and the fix.
 
-use serde::Serialize;
-
+use crate::check_result::{Check, Verdict, check};
 use crate::container_type::ContainerType;
 use crate::host::Host;
 use crate::host::os_release::OsRelease;
 use crate::setup::distro::Distro;
 use crate::setup::kvm::Virtualisation;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Verdict {
-    Pass,
-    Warn,
-    Fail,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub name: &'static str,
-    pub result: Verdict,
-    pub reason: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub fix: String,
-}
-
-fn check(name: &'static str, result: Verdict, reason: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check {
-        name,
-        result,
-        reason: reason.into(),
-        fix: fix.into(),
-    }
-}
 
 /// Free space below which a host cannot hold container images.
 const FAIL_BYTES: u64 = 1 << 30;
@@ -261,7 +234,7 @@ fn nesting(host: &Host, ty: ContainerType) -> Check {
 /// Every runtime keeps its images and containers under /var/lib.
 fn disk_space(host: &Host) -> Check {
     let dir = "/var/lib";
-    let Some(free) = free_bytes(&host.path(dir)) else {
+    let Some(free) = host.free_bytes(dir) else {
         return check(
             "disk-space",
             Verdict::Warn,
@@ -288,42 +261,4 @@ fn disk_space(host: &Host) -> Check {
     } else {
         check("disk-space", Verdict::Pass, reason, "")
     }
-}
-
-/// Free bytes on the file system holding `path` (or its nearest existing parent).
-fn free_bytes(path: &std::path::Path) -> Option<u64> {
-    let mut p = path;
-    while !p.exists() {
-        p = p.parent()?;
-    }
-    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).ok()?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c` is a valid C string and `st` is written by statvfs on success.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: statvfs returned 0, so `st` is initialised.
-    let st = unsafe { st.assume_init() };
-    // The field types are narrower on 32-bit targets.
-    #[allow(clippy::unnecessary_cast)]
-    Some(st.f_bavail as u64 * st.f_frsize as u64)
-}
-
-/// The text form: one line per check.
-pub fn render(checks: &[Check]) -> String {
-    let mut out = String::new();
-    for c in checks {
-        let verdict = match c.result {
-            Verdict::Pass => "PASS",
-            Verdict::Warn => "WARN",
-            Verdict::Fail => "FAIL",
-        };
-        out.push_str(&format!("{verdict}  {:<15} {}", c.name, c.reason));
-        if !c.fix.is_empty() {
-            out.push_str(&format!(" (fix: {})", c.fix));
-        }
-        out.push('\n');
-    }
-    out
 }

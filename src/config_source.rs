@@ -2,7 +2,6 @@
 //! built-in defaults, in that order of preference.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use crate::container_type::ContainerType;
@@ -63,16 +62,16 @@ pub fn obtain(settings: &Settings, ty: ContainerType, local: Option<&Path>) -> a
 /// as their string forms.
 pub fn read_local(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let shown = path.display();
-    let mut text = String::new();
-    let read = if path == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
-    } else {
-        std::fs::read_to_string(path).map(|t| text = t)
-    };
-    read.map_err(|e| {
+    let bytes = crate::host::read_named(path).map_err(|e| {
         coded(
             Exit::Data,
             format!("cannot read manager config {shown}: {e}; fix --manager-config"),
+        )
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        coded(
+            Exit::Data,
+            format!("manager config {shown} is not UTF-8 text; fix --manager-config"),
         )
     })?;
     parse_local(&text).map_err(|why| coded(Exit::Data, format!("invalid manager config {shown}: {why}")))

@@ -83,7 +83,7 @@ fn client(settings: &ControllerSettings) -> anyhow::Result<Client> {
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(settings.timeout);
     if let Some(path) = &settings.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| {
+        let pem = crate::host::read_named(path).map_err(|e| {
             coded(
                 Exit::Config,
                 format!("cannot read CA file {}: {e}; fix --ca-cert", path.display()),

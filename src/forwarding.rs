@@ -3,7 +3,7 @@
 
 use crate::exit::{Exit, coded};
 use crate::host::Host;
-use crate::report::{Report, Status, Step};
+use crate::report::{Outcome, Report, Status};
 
 /// Ours alone, rewritten whole: appending to /etc/sysctl.conf is how hosts
 /// end up with the same key five times.
@@ -51,19 +51,15 @@ pub fn converge(host: &Host, wanted: Forwarding, persist: bool, report: &mut Rep
     report.run_step("forwarding-kernel", || converge_kernel(host, wanted))?;
     report.run_step("forwarding-persist", || {
         if !persist {
-            return Ok(Step::new("forwarding-persist", Status::Skipped, "--no-persist"));
+            return Ok(Outcome::new(Status::Skipped, "--no-persist"));
         }
         let change = host.write_file(PERSIST_PATH, persisted_file(wanted).as_bytes(), 0o644)?;
-        let status = if change.is_change() {
-            host.change_status()
-        } else {
-            Status::Unchanged
-        };
-        Ok(Step::new("forwarding-persist", status, PERSIST_PATH).with_plan(change.plan(host)))
+        let status = Status::if_changed(change.is_change(), host.applies());
+        Ok(Outcome::new(status, PERSIST_PATH).with_plan(change.plan(host)))
     })
 }
 
-fn converge_kernel(host: &Host, wanted: Forwarding) -> anyhow::Result<Step> {
+fn converge_kernel(host: &Host, wanted: Forwarding) -> anyhow::Result<Outcome> {
     let mut differing = Vec::new();
     for (key, proc_path) in KEYS {
         let now = read_kernel(host, key, proc_path)?;
@@ -78,7 +74,7 @@ fn converge_kernel(host: &Host, wanted: Forwarding) -> anyhow::Result<Step> {
             .map(|(k, _)| format!("{k}={want}"))
             .collect::<Vec<_>>()
             .join(" ");
-        return Ok(Step::new("forwarding-kernel", Status::Unchanged, all));
+        return Ok(Outcome::new(Status::Unchanged, all));
     }
     let mut plan = Vec::new();
     for (_, proc_path, _) in &differing {
@@ -93,7 +89,7 @@ fn converge_kernel(host: &Host, wanted: Forwarding) -> anyhow::Result<Step> {
         .map(|(key, _, was)| format!("{key}={want} (was {was})"))
         .collect::<Vec<_>>()
         .join(" ");
-    Ok(Step::new("forwarding-kernel", host.change_status(), detail).with_plan(plan))
+    Ok(Outcome::new(Status::of_change(host.applies()), detail).with_plan(plan))
 }
 
 fn read_kernel(host: &Host, key: &str, proc_path: &str) -> anyhow::Result<String> {

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod check;
+pub mod check_result;
 pub mod cli;
 pub mod config_source;
 pub mod container_type;
@@ -21,3 +22,4 @@ pub mod report;
 pub mod secret;
 pub mod settings;
 pub mod setup;
+pub mod signals;

@@ -2,12 +2,11 @@
 //! lxc-net script sources as root. Only validated values reach it.
 
 use std::net::Ipv4Addr;
-use std::os::unix::fs::MetadataExt;
 
 use crate::exit::{Exit, coded};
 use crate::host::Host;
 use crate::net::{BridgeName, Ipv4Net};
-use crate::report::{Report, Status, Step};
+use crate::report::{Outcome, Report, Status};
 
 pub const LXC_NET_PATH: &str = "/etc/default/lxc-net";
 pub const ORIGINAL_PATH: &str = "/etc/default/lxc-net.orig";
@@ -153,47 +152,31 @@ fn is_ours(content: &[u8]) -> bool {
     content.starts_with(MARKER.as_bytes())
 }
 
-fn changed_or_not(host: &Host, changed: bool) -> Status {
-    if changed {
-        host.change_status()
-    } else {
-        Status::Unchanged
-    }
-}
-
 /// `lxc-net override`: keep the first foreign original, then write ours.
 pub fn override_file(host: &Host, wanted: &LxcNet, report: &mut Report) -> anyhow::Result<()> {
     let current = host.read_optional(LXC_NET_PATH)?;
     report.run_step("lxc-net-original", || {
         let Some(current) = current.as_deref().filter(|c| !is_ours(c)) else {
-            return Ok(Step::new(
-                "lxc-net-original",
-                Status::Skipped,
-                "no foreign file to keep",
-            ));
+            return Ok(Outcome::new(Status::Skipped, "no foreign file to keep"));
         };
         if host.exists(ORIGINAL_PATH) {
             log::warn!(
                 "{LXC_NET_PATH} was changed by hand since container-init first replaced it; \
                  {ORIGINAL_PATH} keeps the first original"
             );
-            return Ok(Step::new("lxc-net-original", Status::Unchanged, ORIGINAL_PATH));
+            return Ok(Outcome::new(Status::Unchanged, ORIGINAL_PATH));
         }
-        let mode = std::fs::metadata(host.path(LXC_NET_PATH))
-            .map(|m| m.mode() & 0o7777)
-            .unwrap_or(0o644);
+        let mode = host.file_mode(LXC_NET_PATH).unwrap_or(0o644);
         let change = host.write_file(ORIGINAL_PATH, current, mode)?;
-        Ok(Step::new(
-            "lxc-net-original",
-            changed_or_not(host, change.is_change()),
+        Ok(Outcome::new(
+            Status::if_changed(change.is_change(), host.applies()),
             format!("kept {LXC_NET_PATH} as {ORIGINAL_PATH}"),
         ))
     })?;
     report.run_step("lxc-net", || {
         let change = host.write_file(LXC_NET_PATH, wanted.render().as_bytes(), 0o644)?;
-        Ok(Step::new(
-            "lxc-net",
-            changed_or_not(host, change.is_change()),
+        Ok(Outcome::new(
+            Status::if_changed(change.is_change(), host.applies()),
             wanted.summary(),
         )
         .with_plan(change.plan(host)))
@@ -205,17 +188,14 @@ pub fn override_file(host: &Host, wanted: &LxcNet, report: &mut Report) -> anyho
 pub fn restore(host: &Host, report: &mut Report) -> anyhow::Result<()> {
     report.run_step("lxc-net", || {
         if let Some(original) = host.read_optional(ORIGINAL_PATH)? {
-            let mode = std::fs::metadata(host.path(ORIGINAL_PATH))
-                .map(|m| m.mode() & 0o7777)
-                .unwrap_or(0o644);
+            let mode = host.file_mode(ORIGINAL_PATH).unwrap_or(0o644);
             let change = host.write_file(LXC_NET_PATH, &original, mode)?;
             // The original is removed only once it is safely back in place.
             let removed = host.remove_file(ORIGINAL_PATH)?;
             let mut plan = change.plan(host);
             plan.extend(removed.plan(host));
-            return Ok(Step::new(
-                "lxc-net",
-                host.change_status(),
+            return Ok(Outcome::new(
+                Status::of_change(host.applies()),
                 format!("restored {LXC_NET_PATH} from {ORIGINAL_PATH}"),
             )
             .with_plan(plan));
@@ -223,14 +203,13 @@ pub fn restore(host: &Host, report: &mut Report) -> anyhow::Result<()> {
         match host.read_optional(LXC_NET_PATH)? {
             Some(current) if is_ours(&current) => {
                 let removed = host.remove_file(LXC_NET_PATH)?;
-                Ok(Step::new(
-                    "lxc-net",
-                    host.change_status(),
+                Ok(Outcome::new(
+                    Status::of_change(host.applies()),
                     format!("removed {LXC_NET_PATH}: there was no original before container-init wrote it"),
                 )
                 .with_plan(removed.plan(host)))
             }
-            _ => Ok(Step::new("lxc-net", Status::Unchanged, "nothing to restore")),
+            _ => Ok(Outcome::new(Status::Unchanged, "nothing to restore")),
         }
     })
 }

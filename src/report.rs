@@ -26,6 +26,25 @@ impl Status {
         }
     }
 
+    /// The status of a step that found something to change: `changed` when
+    /// changes are applied, `would-change` in a dry run or `--check`.
+    pub fn of_change(applies: bool) -> Status {
+        if applies {
+            Status::Changed
+        } else {
+            Status::WouldChange
+        }
+    }
+
+    /// `unchanged`, or the status of a change when `changed`.
+    pub fn if_changed(changed: bool, applies: bool) -> Status {
+        if changed {
+            Status::of_change(applies)
+        } else {
+            Status::Unchanged
+        }
+    }
+
     fn ansi(self) -> &'static str {
         match self {
             Status::Unchanged | Status::Skipped => "\x1b[2m",
@@ -55,10 +74,44 @@ impl Step {
             plan: Vec::new(),
         }
     }
+}
 
-    pub fn with_plan(mut self, plan: Vec<String>) -> Step {
+/// What one step found or did, with the value it hands to the steps after
+/// it. The step's name is not here: [`Report::run_step`] gives it, once.
+#[derive(Debug)]
+#[must_use]
+pub struct Outcome<T = ()> {
+    pub status: Status,
+    pub detail: String,
+    pub plan: Vec<String>,
+    pub value: T,
+}
+
+impl Outcome {
+    pub fn new(status: Status, detail: impl Into<String>) -> Outcome {
+        Outcome {
+            status,
+            detail: detail.into(),
+            plan: Vec::new(),
+            value: (),
+        }
+    }
+}
+
+impl<T> Outcome<T> {
+    /// What a dry run would do: unified diffs and command lines.
+    pub fn with_plan(mut self, plan: Vec<String>) -> Outcome<T> {
         self.plan = plan;
         self
+    }
+
+    pub fn with_value<U>(self, value: U) -> Outcome<U> {
+        Outcome {
+            status: self.status,
+            detail: self.detail,
+            plan: self.plan,
+            value,
+        }
     }
 }
 
@@ -80,7 +133,7 @@ pub struct Report {
     pub facts: Vec<Fact>,
     /// `check`'s PASS/WARN/FAIL lines.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<crate::check::Check>,
+    pub checks: Vec<crate::check_result::Check>,
     pub error: Option<String>,
 }
 
@@ -102,6 +155,11 @@ impl Report {
         self.steps.push(step);
     }
 
+    /// Record a step that had nothing to do here, and why.
+    pub fn skip(&mut self, name: &str, why: impl Into<String>) {
+        self.push(Step::new(name, Status::Skipped, why));
+    }
+
     pub fn fact(&mut self, key: impl Into<String>, value: impl Into<String>) {
         self.facts.push(Fact {
             key: key.into(),
@@ -109,17 +167,26 @@ impl Report {
         });
     }
 
-    /// Run one step and record it; a failure is recorded as a `failed` step
-    /// under `name` and handed on.
-    pub fn run_step(
+    /// Run one step under `name` and record what it did; its value is
+    /// handed back. A caught SIGINT or SIGTERM stops the command here, at a
+    /// step boundary, before the next step changes anything. A failure is
+    /// recorded as a `failed` step and handed on.
+    pub fn run_step<T>(
         &mut self,
         name: &str,
-        step: impl FnOnce() -> anyhow::Result<Step>,
-    ) -> anyhow::Result<()> {
+        step: impl FnOnce() -> anyhow::Result<Outcome<T>>,
+    ) -> anyhow::Result<T> {
+        // A step that never started is not recorded.
+        crate::signals::check()?;
         match step() {
-            Ok(step) => {
-                self.push(step);
-                Ok(())
+            Ok(outcome) => {
+                self.push(Step {
+                    name: name.to_string(),
+                    status: outcome.status,
+                    detail: outcome.detail,
+                    plan: outcome.plan,
+                });
+                Ok(outcome.value)
             }
             Err(err) => {
                 let detail = err.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
@@ -167,7 +234,7 @@ impl Report {
                 }
             }
         }
-        out.push_str(&crate::check::render(&self.checks));
+        out.push_str(&crate::check_result::render(&self.checks));
         let width = self.facts.iter().map(|f| f.key.len()).max().unwrap_or(0);
         for fact in &self.facts {
             out.push_str(&format!("{:<width$}  {}\n", fact.key, fact.value));

@@ -57,22 +57,23 @@ impl ConfigFile {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => {
-                let p = host.path(DEFAULT_CONFIG_PATH);
-                if !p.exists() {
+                if !host.exists(DEFAULT_CONFIG_PATH) {
                     return Ok((ConfigFile::default(), None));
                 }
-                p
+                host.path(DEFAULT_CONFIG_PATH)
             }
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            coded(
-                Exit::Config,
-                format!(
-                    "cannot read config file {}: {e}; fix --config or CONTAINER_INIT_CONFIG",
-                    path.display()
-                ),
-            )
-        })?;
+        let text = crate::host::read_named(&path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| {
+                coded(
+                    Exit::Config,
+                    format!(
+                        "cannot read config file {}: {e}; fix --config or CONTAINER_INIT_CONFIG",
+                        path.display()
+                    ),
+                )
+            })?;
         let file = ConfigFile::parse(&text).map_err(|why| {
             coded(
                 Exit::Config,
@@ -178,15 +179,17 @@ impl Settings {
 }
 
 fn read_token_file(path: &Path) -> anyhow::Result<Token> {
-    let raw = std::fs::read_to_string(path).map_err(|e| {
-        coded(
-            Exit::Config,
-            format!(
-                "cannot read token file {}: {e}; fix --token-file or controller.token-file",
-                path.display()
-            ),
-        )
-    })?;
+    let raw = crate::host::read_named(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| {
+            coded(
+                Exit::Config,
+                format!(
+                    "cannot read token file {}: {e}; fix --token-file or controller.token-file",
+                    path.display()
+                ),
+            )
+        })?;
     Token::new(&raw).map_err(|why| {
         coded(
             Exit::Config,
@@ -199,6 +202,7 @@ fn read_token_file(path: &Path) -> anyhow::Result<Token> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use crate::exit::exit_for;

@@ -1,6 +1,8 @@
 //! `check <type>` on the built binary against fake hosts: read-only, one
 //! PASS/WARN/FAIL line per requirement, exit 0 or 69.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use support::fake_host::*;

@@ -2,6 +2,8 @@
 //! made for the test. Every run is at `-vv` and checks that the token shows up
 //! nowhere on stdout or stderr.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use std::time::{Duration, Instant};

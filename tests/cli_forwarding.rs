@@ -1,5 +1,7 @@
 //! `forwarding` on the built binary against `--root` fixture trees.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use support::*;

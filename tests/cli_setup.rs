@@ -2,6 +2,8 @@
 //! apt-get, apt-cache, snap, systemctl, service, lxd, lxc, virsh and ip that
 //! record their command lines (tests/fakes/fake-host.py).
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! SIGTERM and SIGINT during `setup`: the signal reaches the child that is
 //! running, the tool waits for it, and exits 143 or 130.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use std::os::unix::fs::PermissionsExt;

@@ -2,6 +2,8 @@
 //! generates. `CONTAINER_INIT_REGENERATE=1 cargo test --test generated`
 //! rewrites them.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 use std::path::Path;
 
 use container_init::docs;

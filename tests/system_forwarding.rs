@@ -2,6 +2,8 @@
 //! so the host's own sysctls are never touched. `--root` points at a temporary
 //! tree with the real /proc bound into it, so /etc stays the host's own too.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use support::system;

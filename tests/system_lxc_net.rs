@@ -2,6 +2,8 @@
 //! mount and network namespaces: our file is bound over /etc/default/lxc-net
 //! there, and the bridge it makes exists only in that namespace.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use support::system;

@@ -6,6 +6,8 @@
 //! `.ci/run` sets. The kvm tests change nothing (they must stop at 69) and run
 //! wherever the CPU has no virtualisation flags.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use std::path::Path;

@@ -61,6 +61,11 @@ impl Host {
         Ok(FileChange::Changed { diff })
     }
 
+    /// A file's permission bits, or `None` when it does not exist.
+    pub fn file_mode(&self, absolute: &str) -> Option<u32> {
+        fs::metadata(self.path(absolute)).ok().map(|m| m.mode() & 0o7777)
+    }
+
     /// Remove a file; a missing file is no change.
     pub fn remove_file(&self, absolute: &str) -> anyhow::Result<FileChange> {
         let path = self.path(absolute);
@@ -109,6 +114,18 @@ fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<(
         .map_err(|e| match e {
             atomicwrites::Error::Internal(e) | atomicwrites::Error::User(e) => e,
         })
+}
+
+/// A file the operator named (`--manager-config`, `--token-file`,
+/// `--ca-cert`, `--config`), read as given rather than under `--root`; `-` is
+/// standard input.
+pub fn read_named(path: &Path) -> std::io::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+        return Ok(bytes);
+    }
+    fs::read(path)
 }
 
 /// The contract's error for a file that could not be written: 77 when it is a

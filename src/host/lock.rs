@@ -69,7 +69,7 @@ impl HostLock {
                 log::warn!("waiting for {}, held by another container-init", self.shown);
                 logged = true;
             }
-            super::signals::sleep(POLL)?;
+            crate::signals::sleep(POLL)?;
         }
         let guard = self
             .lock

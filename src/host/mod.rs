@@ -3,21 +3,24 @@
 //! file writes, the host lock. Nothing else touches the file system or spawns a
 //! process, so `--root`, `--dry-run` and `--check` hold everywhere at once.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "host/ is the one place that touches the file system and starts processes"
+)]
+
 mod files;
 mod lock;
 pub mod os_release;
 mod runner;
-pub mod signals;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-pub use files::{FileChange, write_error};
+pub use files::{FileChange, read_named, write_error};
 pub use lock::{HeldLock, HostLock, LOCK_PATH};
 pub use runner::{CommandLine, Output, Ran, command_failed};
 
 use crate::exit::{Exit, coded};
-use crate::report::Status;
 
 /// Whether changes are made, or only shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,13 +54,8 @@ impl Host {
         self.mode == Mode::Apply
     }
 
-    /// The status of a step that found something to change.
-    pub fn change_status(&self) -> Status {
-        if self.applies() {
-            Status::Changed
-        } else {
-            Status::WouldChange
-        }
+    pub fn root_is_dir(&self) -> bool {
+        self.root.is_dir()
     }
 
     pub fn root(&self) -> &Path {
@@ -96,5 +94,28 @@ impl Host {
 
     pub fn exists(&self, absolute: &str) -> bool {
         self.path(absolute).exists()
+    }
+}
+
+impl Host {
+    /// Free bytes for an unprivileged user on the file system holding
+    /// `absolute` (or its nearest existing parent).
+    pub fn free_bytes(&self, absolute: &str) -> Option<u64> {
+        let mut p = self.path(absolute);
+        while !p.exists() {
+            p = p.parent()?.to_path_buf();
+        }
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).ok()?;
+        let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `c` is a valid C string and `st` is written by statvfs on success.
+        let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+        if rc != 0 {
+            return None;
+        }
+        // SAFETY: statvfs returned 0, so `st` is initialised.
+        let st = unsafe { st.assume_init() };
+        // The field types are narrower on 32-bit targets.
+        #[allow(clippy::unnecessary_cast)]
+        Some(st.f_bavail as u64 * st.f_frsize as u64)
     }
 }

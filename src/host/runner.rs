@@ -6,8 +6,9 @@ use std::fmt;
 
 use std::time::Duration;
 
-use super::{Host, signals};
+use super::Host;
 use crate::exit::{Exit, coded};
+use crate::signals;
 
 /// How often a running child is looked at.
 const POLL: Duration = Duration::from_millis(2);

@@ -3,7 +3,7 @@
 
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host};
-use crate::report::{Status, Step};
+use crate::report::{Outcome, Status};
 
 use super::service::{self, Init};
 
@@ -54,18 +54,17 @@ impl Virtualisation {
     }
 }
 
-pub fn virtualisation_step(host: &Host, allow_emulation: bool) -> anyhow::Result<Step> {
+pub fn virtualisation_step(host: &Host, allow_emulation: bool) -> anyhow::Result<Outcome> {
     let v = Virtualisation::probe(host)?;
     if v.present() {
-        return Ok(Step::new("virtualisation", Status::Unchanged, v.describe()));
+        return Ok(Outcome::new(Status::Unchanged, v.describe()));
     }
     if allow_emulation {
         log::warn!(
             "no hardware virtualisation ({}): guests will run under emulation, slowly",
             v.describe()
         );
-        return Ok(Step::new(
-            "virtualisation",
+        return Ok(Outcome::new(
             Status::Skipped,
             format!(
                 "no hardware virtualisation ({}); --allow-emulation: guests will be slow",
@@ -111,12 +110,12 @@ fn get<'a>(info: &'a [(String, String)], key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-pub fn daemon_step(host: &Host, init: Init) -> anyhow::Result<Step> {
-    service::ensure_running(host, init, "libvirt-daemon", "libvirtd")
+pub fn daemon_step(host: &Host, init: Init) -> anyhow::Result<Outcome> {
+    service::ensure_running(host, init, "libvirtd")
 }
 
 /// libvirt's `default` network: defined, started, autostarted.
-pub fn network_step(host: &Host) -> anyhow::Result<Step> {
+pub fn network_step(host: &Host) -> anyhow::Result<Outcome> {
     let mut cmds = Vec::new();
     let mut did = Vec::new();
     match info(host, "net-info", "default")? {
@@ -139,7 +138,6 @@ pub fn network_step(host: &Host) -> anyhow::Result<Step> {
     }
     converge(
         host,
-        "libvirt-network",
         &cmds,
         "default network active, autostart",
         format!("default network {}", did.join(", ")),
@@ -147,7 +145,7 @@ pub fn network_step(host: &Host) -> anyhow::Result<Step> {
 }
 
 /// libvirt's `default` storage pool: a directory pool, running, autostarted.
-pub fn pool_step(host: &Host) -> anyhow::Result<Step> {
+pub fn pool_step(host: &Host) -> anyhow::Result<Outcome> {
     let mut cmds = Vec::new();
     let mut did = Vec::new();
     match info(host, "pool-info", "default")? {
@@ -171,7 +169,6 @@ pub fn pool_step(host: &Host) -> anyhow::Result<Step> {
     }
     converge(
         host,
-        "libvirt-pool",
         &cmds,
         "default pool running, autostart",
         format!("default pool {}", did.join(", ")),
@@ -179,28 +176,21 @@ pub fn pool_step(host: &Host) -> anyhow::Result<Step> {
 }
 
 /// Unchanged when nothing is to be run; else run (or plan) the commands.
-fn converge(
-    host: &Host,
-    step: &str,
-    cmds: &[CommandLine],
-    unchanged: &str,
-    changed: String,
-) -> anyhow::Result<Step> {
+fn converge(host: &Host, cmds: &[CommandLine], unchanged: &str, changed: String) -> anyhow::Result<Outcome> {
     if cmds.is_empty() {
-        return Ok(Step::new(step, Status::Unchanged, unchanged));
+        return Ok(Outcome::new(Status::Unchanged, unchanged));
     }
     let plan = host.run_all(cmds)?;
-    Ok(Step::new(step, host.change_status(), changed).with_plan(plan))
+    Ok(Outcome::new(Status::of_change(host.applies()), changed).with_plan(plan))
 }
 
 /// Read-only: libvirt answers and the default network's bridge is up.
-pub fn readiness_step(host: &Host) -> anyhow::Result<Step> {
+pub fn readiness_step(host: &Host) -> anyhow::Result<Outcome> {
     host.query(&virsh(&["version"]))?;
     let net = info(host, "net-info", "default")?.unwrap_or_default();
     let bridge = get(&net, "Bridge").to_string();
     super::bridge_up(host, &bridge)?;
-    Ok(Step::new(
-        "readiness",
+    Ok(Outcome::new(
         Status::Unchanged,
         format!("libvirt answers; bridge {bridge} up"),
     ))

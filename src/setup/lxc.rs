@@ -3,7 +3,7 @@
 
 use crate::host::{CommandLine, Host};
 use crate::lxc_net::{LXC_NET_PATH, assignments};
-use crate::report::{Status, Step};
+use crate::report::{Outcome, Status};
 
 use super::service::{self, Init};
 
@@ -23,11 +23,10 @@ pub fn bridge(host: &Host) -> anyhow::Result<String> {
         .unwrap_or_else(|| "lxcbr0".to_string()))
 }
 
-pub fn lxc_net_step(host: &Host, init: Init) -> anyhow::Result<Step> {
+pub fn lxc_net_step(host: &Host, init: Init) -> anyhow::Result<Outcome> {
     let bridge = bridge(host)?;
     if super::is_up(host, &bridge) {
-        return Ok(Step::new(
-            "lxc-net-service",
+        return Ok(Outcome::new(
             Status::Unchanged,
             format!("lxc-net running, {bridge} up"),
         ));
@@ -42,9 +41,8 @@ pub fn lxc_net_step(host: &Host, init: Init) -> anyhow::Result<Step> {
     } else {
         service::start(host, init, "lxc-net")?
     };
-    Ok(Step::new(
-        "lxc-net-service",
-        host.change_status(),
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
         format!("started lxc-net for {bridge}"),
     )
     .with_plan(plan))
@@ -77,10 +75,9 @@ pub fn with_mtu(conf: &str, mtu: u32) -> String {
     out.join("\n") + "\n"
 }
 
-pub fn mtu_step(host: &Host, mtu: Option<u32>) -> anyhow::Result<Step> {
+pub fn mtu_step(host: &Host, mtu: Option<u32>) -> anyhow::Result<Outcome> {
     let Some(mtu) = mtu else {
-        return Ok(Step::new(
-            "lxc-mtu",
+        return Ok(Outcome::new(
             Status::Skipped,
             "no lxc-default-mtu in the manager config",
         ));
@@ -88,24 +85,16 @@ pub fn mtu_step(host: &Host, mtu: Option<u32>) -> anyhow::Result<Step> {
     let current = host.read_optional(DEFAULT_CONF)?.unwrap_or_default();
     let wanted = with_mtu(&String::from_utf8_lossy(&current), mtu);
     let change = host.write_file(DEFAULT_CONF, wanted.as_bytes(), 0o644)?;
-    let status = if change.is_change() {
-        host.change_status()
-    } else {
-        Status::Unchanged
-    };
-    Ok(
-        Step::new("lxc-mtu", status, format!("{MTU_KEY} = {mtu} in {DEFAULT_CONF}"))
-            .with_plan(change.plan(host)),
-    )
+    let status = Status::if_changed(change.is_change(), host.applies());
+    Ok(Outcome::new(status, format!("{MTU_KEY} = {mtu} in {DEFAULT_CONF}")).with_plan(change.plan(host)))
 }
 
 /// Read-only: the LXC tools answer and the bridge is up.
-pub fn readiness_step(host: &Host) -> anyhow::Result<Step> {
+pub fn readiness_step(host: &Host) -> anyhow::Result<Outcome> {
     host.query(&CommandLine::new("lxc-ls").arg("--version"))?;
     let bridge = bridge(host)?;
     super::bridge_up(host, &bridge)?;
-    Ok(Step::new(
-        "readiness",
+    Ok(Outcome::new(
         Status::Unchanged,
         format!("lxc tools answer; bridge {bridge} up"),
     ))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host, Output};
 use crate::manager_config::ManagerConfig;
-use crate::report::{Status, Step};
+use crate::report::{Outcome, Status};
 
 use super::distro::Distro;
 use super::service::Init;
@@ -44,12 +44,12 @@ fn not_found(out: &Output) -> bool {
 
 /// The daemon step. Its probe is the bridge query the network step needs
 /// anyway, so a converged run asks LXD once less; the answer is handed on.
-pub fn daemon_step(host: &Host, init: Init, distro: Distro) -> anyhow::Result<(Step, Option<Output>)> {
+pub fn daemon_step(host: &Host, init: Init, distro: Distro) -> anyhow::Result<Outcome<Option<Output>>> {
     let probe = query(&format!("/1.0/networks/{BRIDGE}"));
     let out = ask(host, &probe)?;
     match &out {
         Some(o) if o.success() || not_found(o) => {
-            return Ok((Step::new("lxd-daemon", Status::Unchanged, "LXD answers"), out));
+            return Ok(Outcome::new(Status::Unchanged, "LXD answers").with_value(out));
         }
         Some(o) => log::info!("LXD does not answer ({}); starting it", o.tail()),
         None => {}
@@ -81,13 +81,12 @@ pub fn daemon_step(host: &Host, init: Init, distro: Distro) -> anyhow::Result<(S
     };
     let wait = CommandLine::new("lxd").args(["waitready", "--timeout=600"]);
     let plan = host.run_all(&[start.clone(), wait])?;
-    let step = Step::new(
-        "lxd-daemon",
-        host.change_status(),
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
         format!("started LXD (`{start}`)"),
     )
-    .with_plan(plan);
-    Ok((step, None))
+    .with_plan(plan)
+    .with_value(None))
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,7 +118,7 @@ fn wanted_bridge(config: &ManagerConfig) -> BTreeMap<&'static str, String> {
     wanted
 }
 
-pub fn network_step(host: &Host, config: &ManagerConfig, probed: Option<Output>) -> anyhow::Result<Step> {
+pub fn network_step(host: &Host, config: &ManagerConfig, probed: Option<Output>) -> anyhow::Result<Outcome> {
     let out = match probed {
         Some(out) => Some(out),
         None => ask(host, &query(&format!("/1.0/networks/{BRIDGE}")))?,
@@ -142,7 +141,7 @@ pub fn network_step(host: &Host, config: &ManagerConfig, probed: Option<Output>)
             create = create.arg("ipv6.address=none");
             let plan = host.run_all(&[create])?;
             let detail = format!("{BRIDGE} {address} nat={} ipv6=none", wanted["ipv4.nat"]);
-            return Ok(Step::new("lxd-network", host.change_status(), detail).with_plan(plan));
+            return Ok(Outcome::new(Status::of_change(host.applies()), detail).with_plan(plan));
         }
     };
     let network: Network = parse(&out, BRIDGE)?;
@@ -177,31 +176,25 @@ pub fn network_step(host: &Host, config: &ManagerConfig, probed: Option<Output>)
     }
     let nat = wanted["ipv4.nat"].clone();
     if changes.is_empty() {
-        return Ok(Step::new(
-            "lxd-network",
+        return Ok(Outcome::new(
             Status::Unchanged,
             format!("{BRIDGE} {address} nat={nat}"),
         ));
     }
     let set = lxc(&["network", "set", BRIDGE]).args(changes.iter().cloned());
     let plan = host.run_all(&[set])?;
-    Ok(Step::new(
-        "lxd-network",
-        host.change_status(),
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
         format!("{BRIDGE} {address}: set {}", changes.join(" ")),
     )
     .with_plan(plan))
 }
 
-pub fn storage_step(host: &Host) -> anyhow::Result<Step> {
+pub fn storage_step(host: &Host) -> anyhow::Result<Outcome> {
     let probe = query(&format!("/1.0/storage-pools/{POOL}"));
     match ask(host, &probe)? {
         Some(out) if out.success() => {
-            return Ok(Step::new(
-                "lxd-storage",
-                Status::Unchanged,
-                format!("pool {POOL}"),
-            ));
+            return Ok(Outcome::new(Status::Unchanged, format!("pool {POOL}")));
         }
         Some(out) if !not_found(&out) && host.applies() => {
             return Err(crate::host::command_failed(&probe, &out));
@@ -211,9 +204,8 @@ pub fn storage_step(host: &Host) -> anyhow::Result<Step> {
     // `dir` works on every file system, needs no extra package, and is the
     // only driver some hosts (no btrfs, lvm or zfs tools) have.
     let plan = host.run_all(&[lxc(&["storage", "create", POOL, "dir"])])?;
-    Ok(Step::new(
-        "lxd-storage",
-        host.change_status(),
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
         format!("created pool {POOL} (dir)"),
     )
     .with_plan(plan))
@@ -225,7 +217,7 @@ struct Profile {
     devices: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-pub fn profile_step(host: &Host) -> anyhow::Result<Step> {
+pub fn profile_step(host: &Host) -> anyhow::Result<Outcome> {
     let out = host.query(&query(&format!("/1.0/profiles/{PROFILE}")));
     let devices = match out {
         Ok(out) => parse::<Profile>(&out, "the default profile")?.devices,
@@ -275,14 +267,13 @@ pub fn profile_step(host: &Host) -> anyhow::Result<Step> {
         }
     }
     if cmds.is_empty() {
-        return Ok(Step::new(
-            "lxd-profile",
+        return Ok(Outcome::new(
             Status::Unchanged,
             format!("root on {POOL}, eth0 on {BRIDGE}"),
         ));
     }
     let plan = host.run_all(&cmds)?;
-    Ok(Step::new("lxd-profile", host.change_status(), did.join(", ")).with_plan(plan))
+    Ok(Outcome::new(Status::of_change(host.applies()), did.join(", ")).with_plan(plan))
 }
 
 #[derive(Debug, Deserialize)]
@@ -292,7 +283,7 @@ struct NetworkState {
 }
 
 /// Read-only: the API answers and LXD sees its bridge up.
-pub fn readiness_step(host: &Host) -> anyhow::Result<Step> {
+pub fn readiness_step(host: &Host) -> anyhow::Result<Outcome> {
     let out = host.query(&query(&format!("/1.0/networks/{BRIDGE}/state")))?;
     let state: NetworkState = parse(&out, "the bridge's state")?;
     if state.state != "up" {
@@ -304,8 +295,7 @@ pub fn readiness_step(host: &Host) -> anyhow::Result<Step> {
             ),
         ));
     }
-    Ok(Step::new(
-        "readiness",
+    Ok(Outcome::new(
         Status::Unchanged,
         format!("LXD answers; {BRIDGE} up"),
     ))

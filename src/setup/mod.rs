@@ -17,10 +17,11 @@ use crate::container_type::ContainerType;
 use crate::exit::{Exit, coded};
 use crate::forwarding::{self, Forwarding};
 use crate::host::os_release::OsRelease;
-use crate::host::{Host, HostLock, LOCK_PATH, signals};
+use crate::host::{Host, HostLock, LOCK_PATH};
 use crate::lxc_net::{self, LxcNet, Request};
-use crate::report::{Report, Status, Step};
+use crate::report::{Outcome, Report, Status};
 use crate::settings::Settings;
+use crate::signals;
 
 use distro::Distro;
 use packages::PackageOptions;
@@ -62,14 +63,10 @@ pub fn bridge_up(host: &Host, bridge: &str) -> anyhow::Result<()> {
 fn readiness(
     host: &Host,
     report: &mut Report,
-    probe: impl FnOnce() -> anyhow::Result<Step>,
+    probe: impl FnOnce() -> anyhow::Result<Outcome>,
 ) -> anyhow::Result<()> {
     if !host.applies() {
-        report.push(Step::new(
-            "readiness",
-            Status::Skipped,
-            "dry run: nothing was started",
-        ));
+        report.skip("readiness", "dry run: nothing was started");
         return Ok(());
     }
     report.run_step("readiness", probe)
@@ -79,36 +76,27 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     signals::install();
     let ty = opts.container_type;
 
-    let mut sourced = None;
-    report.run_step("manager-config", || {
+    let config = report.run_step("manager-config", || {
         let got = config_source::obtain(settings, ty, opts.manager_config.as_deref())?;
         let mut detail = got.source.describe();
         if !got.config.unknown.is_empty() {
             let keys: Vec<&str> = got.config.unknown.keys().map(String::as_str).collect();
             detail.push_str(&format!("; unknown keys kept: {}", keys.join(" ")));
         }
-        sourced = Some(got);
-        Ok(Step::new("manager-config", Status::Unchanged, detail))
+        Ok(Outcome::new(Status::Unchanged, detail).with_value(got.config))
     })?;
-    let config = sourced.expect("set by the step above").config;
 
     // Held until the process exits; a dry run changes nothing and needs none.
-    let mut _held = None;
     let lock_started = Instant::now();
-    report.run_step("host-lock", || {
+    let _held = report.run_step("host-lock", || {
         if !host.applies() {
-            return Ok(Step::new("host-lock", Status::Skipped, "dry run"));
+            return Ok(Outcome::new(Status::Skipped, "dry run").with_value(None));
         }
-        _held = Some(HostLock::open(host)?.acquire(opts.lock_timeout)?);
-        Ok(Step::new(
-            "host-lock",
-            Status::Unchanged,
-            format!("holding {LOCK_PATH}"),
-        ))
+        let held = HostLock::open(host)?.acquire(opts.lock_timeout)?;
+        Ok(Outcome::new(Status::Unchanged, format!("holding {LOCK_PATH}")).with_value(Some(held)))
     })?;
     // apt's lock waits share the same budget as ours.
     let lock_deadline = lock_started + opts.lock_timeout;
-    signals::check()?;
 
     if ty == ContainerType::Kvm {
         // Before anything is installed: a host that cannot run KVM guests
@@ -121,13 +109,8 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     if config.ip_forwarding {
         forwarding::converge(host, Forwarding::Enabled, true, report)?;
     } else {
-        report.push(Step::new(
-            "forwarding",
-            Status::Skipped,
-            "ip-forwarding is not true",
-        ));
+        report.skip("forwarding", "ip-forwarding is not true");
     }
-    signals::check()?;
 
     if ty == ContainerType::Lxc {
         if config.ip_forwarding && settings.address_allocation {
@@ -135,63 +118,41 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             let wanted = LxcNet::plan(&Request::default()).map_err(lxc_net::invalid)?;
             lxc_net::override_file(host, &wanted, report)?;
         } else {
-            report.push(Step::new(
-                "lxc-net",
-                Status::Skipped,
-                "needs ip-forwarding and address-allocation",
-            ));
+            report.skip("lxc-net", "needs ip-forwarding and address-allocation");
         }
     }
 
-    let mut distro = None;
-    report.run_step("packages", || {
-        let os = OsRelease::read(host)?;
-        let d = Distro::detect(&os)?;
-        distro = Some(d);
+    let distro = report.run_step("packages", || {
+        let distro = Distro::detect(&OsRelease::read(host)?)?;
         let pkg_opts = PackageOptions {
             no_install: opts.no_install,
             lock_deadline,
             snap_channel: config.lxd_snap_channel.clone(),
         };
-        packages::converge(host, &d.install_for(ty), &pkg_opts)
+        Ok(packages::converge(host, &distro.install_for(ty), &pkg_opts)?.with_value(distro))
     })?;
-    let distro = distro.expect("set by the step above");
-    signals::check()?;
 
     let init = Init::detect(host);
     match ty {
         ContainerType::Lxd => {
-            let mut probed = None;
-            report.run_step("lxd-daemon", || {
-                let (step, out) = lxd::daemon_step(host, init, distro)?;
-                probed = out;
-                Ok(step)
-            })?;
-            signals::check()?;
-            report.run_step("lxd-network", || lxd::network_step(host, &config, probed.take()))?;
-            signals::check()?;
+            let probed = report.run_step("lxd-daemon", || lxd::daemon_step(host, init, distro))?;
+            report.run_step("lxd-network", || lxd::network_step(host, &config, probed))?;
             report.run_step("lxd-storage", || lxd::storage_step(host))?;
-            signals::check()?;
             report.run_step("lxd-profile", || lxd::profile_step(host))?;
-            signals::check()?;
             readiness(host, report, || lxd::readiness_step(host))?;
         }
         ContainerType::Lxc => {
             report.run_step("lxc-net-service", || lxc::lxc_net_step(host, init))?;
-            signals::check()?;
             report.run_step("lxc-mtu", || lxc::mtu_step(host, config.lxc_default_mtu))?;
-            signals::check()?;
             readiness(host, report, || lxc::readiness_step(host))?;
         }
         ContainerType::Kvm => {
             report.run_step("libvirt-daemon", || kvm::daemon_step(host, init))?;
-            signals::check()?;
             report.run_step("libvirt-network", || kvm::network_step(host))?;
-            signals::check()?;
             report.run_step("libvirt-pool", || kvm::pool_step(host))?;
-            signals::check()?;
             readiness(host, report, || kvm::readiness_step(host))?;
         }
     }
-    Ok(())
+    // A signal that arrived during the last step.
+    signals::check()
 }

@@ -5,8 +5,9 @@
 use std::time::Instant;
 
 use crate::exit::{Exit, coded};
-use crate::host::{CommandLine, Host, Ran, signals};
-use crate::report::{Status, Step};
+use crate::host::{CommandLine, Host, Ran};
+use crate::report::{Outcome, Status};
+use crate::signals;
 
 use super::distro::Install;
 
@@ -20,7 +21,7 @@ pub struct PackageOptions {
     pub snap_channel: Option<String>,
 }
 
-pub fn converge(host: &Host, install: &Install, opts: &PackageOptions) -> anyhow::Result<Step> {
+pub fn converge(host: &Host, install: &Install, opts: &PackageOptions) -> anyhow::Result<Outcome> {
     match install {
         Install::Apt(packages) => apt(host, packages, opts),
         Install::Snap { name } => snap(host, name, opts),
@@ -48,11 +49,10 @@ pub fn missing_debs(host: &Host, packages: &[&str]) -> anyhow::Result<Vec<String
         .collect())
 }
 
-fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<Step> {
+fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<Outcome> {
     let missing = missing_debs(host, packages)?;
     if missing.is_empty() {
-        return Ok(Step::new(
-            "packages",
+        return Ok(Outcome::new(
             Status::Unchanged,
             format!("installed: {}", packages.join(" ")),
         ));
@@ -93,9 +93,8 @@ fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<
         ])
         .args(missing.iter().cloned());
     plan.extend(planned(with_dpkg_lock(host, &install, opts)?));
-    Ok(Step::new(
-        "packages",
-        host.change_status(),
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
         format!("installed {}", missing.join(" ")),
     )
     .with_plan(plan))
@@ -124,10 +123,10 @@ fn missing_candidates(host: &Host, packages: &[String]) -> anyhow::Result<Vec<St
     for line in out.stdout.lines() {
         if !line.starts_with(' ') && line.ends_with(':') {
             current = Some(line.trim_end_matches(':'));
-        } else if let (Some(pkg), Some(candidate)) = (current, line.trim().strip_prefix("Candidate:")) {
-            if candidate.trim() != "(none)" {
-                with_candidate.push(pkg.to_string());
-            }
+        } else if let (Some(pkg), Some(candidate)) = (current, line.trim().strip_prefix("Candidate:"))
+            && candidate.trim() != "(none)"
+        {
+            with_candidate.push(pkg.to_string());
         }
     }
     Ok(packages
@@ -171,7 +170,7 @@ fn is_lock_error(err: &anyhow::Error) -> bool {
         || text.contains("Unable to lock the administration directory")
 }
 
-fn snap(host: &Host, name: &str, opts: &PackageOptions) -> anyhow::Result<Step> {
+fn snap(host: &Host, name: &str, opts: &PackageOptions) -> anyhow::Result<Outcome> {
     let wanted = opts.snap_channel.as_deref();
     let out = host.query_status(&CommandLine::new("snap").args(["list", name]))?;
     let tracking = out
@@ -186,8 +185,7 @@ fn snap(host: &Host, name: &str, opts: &PackageOptions) -> anyhow::Result<Step> 
             CommandLine::new("snap").args(["refresh", name, &format!("--channel={w}")])
         }
         (Some(t), _) => {
-            return Ok(Step::new(
-                "packages",
+            return Ok(Outcome::new(
                 Status::Unchanged,
                 format!("snap {name} tracking {t}"),
             ));
@@ -213,10 +211,11 @@ fn snap(host: &Host, name: &str, opts: &PackageOptions) -> anyhow::Result<Step> 
             wanted.unwrap_or(DEFAULT_LXD_CHANNEL)
         ),
     };
-    Ok(Step::new("packages", host.change_status(), detail).with_plan(plan))
+    Ok(Outcome::new(Status::of_change(host.applies()), detail).with_plan(plan))
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
     use crate::host::Mode;

@@ -4,7 +4,7 @@
 
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host};
-use crate::report::{Status, Step};
+use crate::report::{Outcome, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Init {
@@ -51,14 +51,18 @@ pub fn start(host: &Host, init: Init, unit: &str) -> anyhow::Result<Vec<String>>
 }
 
 /// The step for a service that must be running.
-pub fn ensure_running(host: &Host, init: Init, step: &str, unit: &str) -> anyhow::Result<Step> {
+pub fn ensure_running(host: &Host, init: Init, unit: &str) -> anyhow::Result<Outcome> {
     if is_active(host, init, unit)? {
-        return Ok(Step::new(step, Status::Unchanged, format!("{unit} running")));
+        return Ok(Outcome::new(Status::Unchanged, format!("{unit} running")));
     }
     let plan = start(host, init, unit)?;
     let how = match init {
         Init::Systemd => "systemd",
         Init::SysV => "its init script",
     };
-    Ok(Step::new(step, host.change_status(), format!("started {unit} with {how}")).with_plan(plan))
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
+        format!("started {unit} with {how}"),
+    )
+    .with_plan(plan))
 }
