@@ -286,6 +286,26 @@ mod tests {
     }
 
     #[test]
+    fn a_step_hands_back_its_value_and_is_recorded_under_its_name() {
+        let mut r = Report::new("setup lxd");
+        let got = r
+            .run_step("packages", || {
+                Ok(Outcome::new(Status::Changed, "installed lxd").with_value(42))
+            })
+            .unwrap();
+        assert_eq!(got, 42);
+        assert_eq!(r.steps[0].name, "packages");
+        assert_eq!(r.steps[0].status, Status::Changed);
+        let err = r
+            .run_step::<()>("lxd-network", || Err(anyhow::anyhow!("no bridge")))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "no bridge");
+        assert_eq!(r.steps[1].name, "lxd-network");
+        assert_eq!(r.steps[1].status, Status::Failed);
+        assert_eq!(r.steps[1].detail, "no bridge");
+    }
+
+    #[test]
     fn would_change_is_kebab_case() {
         let s = Step::new("x", Status::WouldChange, "");
         assert_eq!(

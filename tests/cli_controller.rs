@@ -32,16 +32,15 @@ struct Run {
 /// not printed whatever happens.
 fn show(args: &[&str], env: &[(&str, &str)]) -> Run {
     let root = tempfile::tempdir().unwrap();
-    let mut cmd = bin();
-    cmd.arg("--root")
-        .arg(root.path())
+    let mut cmd = Test::new()
+        .root(root.path())
         .args(["-vv", "manager-config", "show", "lxd"])
         .args(args);
     for (k, v) in env {
-        cmd.env(k, v);
+        cmd = cmd.env(k, v);
     }
     let started = Instant::now();
-    let out = cmd.output().unwrap();
+    let out = cmd.output();
     let run = Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -334,12 +333,10 @@ fn settings_come_from_the_config_file_and_the_environment() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("etc/container-init")).unwrap();
     std::fs::copy(&config, root.path().join("etc/container-init/config.yaml")).unwrap();
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
+    let out = Test::new()
+        .root(root.path())
         .args(["manager-config", "show", "lxd"])
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(server.heads().len(), 4);
 }
@@ -388,11 +385,10 @@ fn a_local_manager_config_file_or_stdin() {
     let run = show(&["--manager-config", &f], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains("enable-nat: 'false'\n"), "{}", run.stdout);
-    let out = bin()
+    let out = Test::new()
         .args(["manager-config", "show", "kvm", "--manager-config", "-"])
-        .write_stdin("ip-forwarding: maybe\n")
-        .output()
-        .unwrap();
+        .stdin("ip-forwarding: maybe\n")
+        .output();
     assert_eq!(out.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ip-forwarding=\"maybe\""));
 }

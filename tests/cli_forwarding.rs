@@ -11,7 +11,7 @@ const ENABLE: [&str; 2] = ["forwarding", "enable"];
 #[test]
 fn enable_on_a_fresh_host_sets_kernel_and_file_and_leaves_sysctl_conf() {
     let root = root_from("forwarding-fresh");
-    let out = bin().arg("--root").arg(root.path()).args(ENABLE).assert().code(0);
+    let out = Test::new().root(root.path()).args(ENABLE).code(0);
     let text = stdout_of(&out);
     assert!(text.contains("changed      forwarding-kernel"), "{text}");
     assert!(text.contains("changed      forwarding-persist"), "{text}");
@@ -21,14 +21,12 @@ fn enable_on_a_fresh_host_sets_kernel_and_file_and_leaves_sysctl_conf() {
 #[test]
 fn a_second_run_changes_nothing_and_says_so() {
     let root = root_from("forwarding-fresh");
-    bin().arg("--root").arg(root.path()).args(ENABLE).assert().code(0);
+    Test::new().root(root.path()).args(ENABLE).code(0);
     let before = snapshot(root.path());
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
+    let out = Test::new()
+        .root(root.path())
         .args(ENABLE)
         .args(["--output", "json"])
-        .assert()
         .code(0);
     assert_eq!(snapshot(root.path()), before, "a converged run wrote a file");
     let doc: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
@@ -47,10 +45,10 @@ fn a_second_run_changes_nothing_and_says_so() {
 #[test]
 fn an_appended_file_is_rewritten_with_one_line_per_key() {
     let root = root_from("forwarding-duplicates");
-    bin().arg("--root").arg(root.path()).args(ENABLE).assert().code(0);
+    Test::new().root(root.path()).args(ENABLE).code(0);
     assert_tree(root.path(), "forwarding-duplicates");
     for _ in 0..3 {
-        bin().arg("--root").arg(root.path()).args(ENABLE).assert().code(0);
+        Test::new().root(root.path()).args(ENABLE).code(0);
     }
     assert_tree(root.path(), "forwarding-duplicates");
 }
@@ -58,11 +56,9 @@ fn an_appended_file_is_rewritten_with_one_line_per_key() {
 #[test]
 fn disable_sets_both_to_zero() {
     let root = root_from("forwarding-disable");
-    bin()
-        .arg("--root")
-        .arg(root.path())
+    Test::new()
+        .root(root.path())
         .args(["forwarding", "disable"])
-        .assert()
         .code(0);
     assert_tree(root.path(), "forwarding-disable");
 }
@@ -70,11 +66,9 @@ fn disable_sets_both_to_zero() {
 #[test]
 fn no_persist_touches_the_kernel_only() {
     let root = root_from("forwarding-no-persist");
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
+    let out = Test::new()
+        .root(root.path())
         .args(["forwarding", "enable", "--no-persist"])
-        .assert()
         .code(0);
     assert!(stdout_of(&out).contains("skipped      forwarding-persist  --no-persist"));
     assert_tree(root.path(), "forwarding-no-persist");
@@ -84,39 +78,25 @@ fn no_persist_touches_the_kernel_only() {
 fn check_exits_2_with_a_plan_and_changes_nothing() {
     let root = root_from("forwarding-fresh");
     let before = snapshot(root.path());
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
-        .args(ENABLE)
-        .arg("--check")
-        .assert()
-        .code(2);
+    let out = Test::new().root(root.path()).args(ENABLE).arg("--check").code(2);
     assert_eq!(snapshot(root.path()), before);
     let text = stdout_of(&out);
     assert!(text.contains("would-change forwarding-kernel"), "{text}");
     assert!(text.contains("+net.ipv4.ip_forward = 1"), "{text}");
     assert_one_error_line(&stderr_of(&out));
 
-    bin().arg("--root").arg(root.path()).args(ENABLE).assert().code(0);
-    bin()
-        .arg("--root")
-        .arg(root.path())
-        .args(ENABLE)
-        .arg("--check")
-        .assert()
-        .code(0);
+    Test::new().root(root.path()).args(ENABLE).code(0);
+    Test::new().root(root.path()).args(ENABLE).arg("--check").code(0);
 }
 
 #[test]
 fn dry_run_exits_0_and_changes_nothing() {
     let root = root_from("forwarding-fresh");
     let before = snapshot(root.path());
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
+    let out = Test::new()
+        .root(root.path())
         .args(ENABLE)
         .arg("--dry-run")
-        .assert()
         .code(0);
     assert_eq!(snapshot(root.path()), before);
     assert!(stdout_of(&out).contains("write 1 to /proc/sys/net/ipv4/ip_forward"));
@@ -125,10 +105,9 @@ fn dry_run_exits_0_and_changes_nothing() {
 #[test]
 fn root_comes_from_the_environment_too() {
     let root = root_from("forwarding-fresh");
-    bin()
+    Test::new()
         .env("CONTAINER_INIT_ROOT", root.path())
         .args(ENABLE)
-        .assert()
         .code(0);
     assert_tree(root.path(), "forwarding-fresh");
 }
@@ -136,11 +115,9 @@ fn root_comes_from_the_environment_too() {
 #[test]
 fn status_prints_running_and_persisted_values() {
     let root = root_from("forwarding-duplicates");
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
+    let out = Test::new()
+        .root(root.path())
         .args(["forwarding", "status"])
-        .assert()
         .code(0);
     let text = stdout_of(&out);
     assert!(
@@ -156,12 +133,7 @@ fn status_prints_running_and_persisted_values() {
 #[test]
 fn a_kernel_without_the_knob_is_69() {
     let root = tempfile::tempdir().unwrap();
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
-        .args(ENABLE)
-        .assert()
-        .code(69);
+    let out = Test::new().root(root.path()).args(ENABLE).code(69);
     let err = stderr_of(&out);
     assert_one_error_line(&err);
     assert!(err.contains("the kernel has no net.ipv4.ip_forward"), "{err}");
@@ -172,12 +144,10 @@ fn an_unwritable_sysctl_d_is_73_and_the_json_names_the_failed_step() {
     let root = root_from("forwarding-fresh");
     // A file where the directory should be: nothing can be created in it.
     std::fs::write(root.path().join("etc/sysctl.d"), "in the way\n").unwrap();
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
+    let out = Test::new()
+        .root(root.path())
         .args(ENABLE)
         .args(["--output", "json"])
-        .assert()
         .code(73);
     let doc: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
     assert_eq!(doc["ok"], false);
@@ -194,11 +164,9 @@ fn an_unwritable_sysctl_d_is_73_and_the_json_names_the_failed_step() {
 fn without_permission_it_is_77() {
     let root = root_from("forwarding-fresh");
     // Apply as root first so only the file write is left to refuse.
-    bin()
-        .arg("--root")
-        .arg(root.path())
+    Test::new()
+        .root(root.path())
         .args(["forwarding", "enable", "--no-persist"])
-        .assert()
         .code(0);
     let bin_path = assert_cmd::cargo::cargo_bin("container-init");
     let out = std::process::Command::new("setpriv")
@@ -223,7 +191,7 @@ fn without_permission_it_is_77() {
 #[test]
 fn a_converged_run_spawns_no_process() {
     let root = root_from("forwarding-duplicates");
-    bin().arg("--root").arg(root.path()).args(ENABLE).assert().code(0);
+    Test::new().root(root.path()).args(ENABLE).code(0);
     let trace = tempfile::NamedTempFile::new().unwrap();
     let status = std::process::Command::new("strace")
         .args(["-f", "-qq", "-e", "trace=execve,fork,vfork,clone,clone3", "-o"])

@@ -22,16 +22,14 @@ const LAB: [&str; 10] = [
     "50",
 ];
 
-fn override_cmd(root: &std::path::Path) -> assert_cmd::Command {
-    let mut cmd = bin();
-    cmd.arg("--root").arg(root).args(["lxc-net", "override"]);
-    cmd
+fn override_cmd(root: &std::path::Path) -> Test {
+    Test::new().root(root).args(["lxc-net", "override"])
 }
 
 #[test]
 fn override_keeps_the_foreign_original_and_writes_ours() {
     let root = root_from("lxc-net-foreign");
-    let out = override_cmd(root.path()).args(LAB).assert().code(0);
+    let out = override_cmd(root.path()).args(LAB).code(0);
     let text = stdout_of(&out);
     assert!(text.contains("changed      lxc-net-original"), "{text}");
     assert!(
@@ -49,9 +47,9 @@ fn override_keeps_the_foreign_original_and_writes_ours() {
 #[test]
 fn override_twice_changes_nothing_the_second_time() {
     let root = root_from("lxc-net-foreign");
-    override_cmd(root.path()).args(LAB).assert().code(0);
+    override_cmd(root.path()).args(LAB).code(0);
     let before = snapshot(root.path());
-    let out = override_cmd(root.path()).args(LAB).assert().code(0);
+    let out = override_cmd(root.path()).args(LAB).code(0);
     assert_eq!(snapshot(root.path()), before);
     let text = stdout_of(&out);
     assert!(text.contains("skipped      lxc-net-original"), "{text}");
@@ -61,33 +59,23 @@ fn override_twice_changes_nothing_the_second_time() {
 #[test]
 fn a_hand_edit_after_override_does_not_replace_the_first_original() {
     let root = root_from("lxc-net-foreign");
-    override_cmd(root.path()).args(LAB).assert().code(0);
+    override_cmd(root.path()).args(LAB).code(0);
     fs::write(
         root.path().join("etc/default/lxc-net"),
         "USE_LXC_BRIDGE=\"false\"\n",
     )
     .unwrap();
-    override_cmd(root.path()).args(LAB).assert().code(0);
+    override_cmd(root.path()).args(LAB).code(0);
     assert_tree(root.path(), "lxc-net-foreign");
 }
 
 #[test]
 fn restore_puts_the_original_back_byte_for_byte() {
     let root = root_from("lxc-net-restore");
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
-        .args(["lxc-net", "restore"])
-        .assert()
-        .code(0);
+    let out = Test::new().root(root.path()).args(["lxc-net", "restore"]).code(0);
     assert!(stdout_of(&out).contains("restored /etc/default/lxc-net"));
     assert_tree(root.path(), "lxc-net-restore");
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
-        .args(["lxc-net", "restore"])
-        .assert()
-        .code(0);
+    let out = Test::new().root(root.path()).args(["lxc-net", "restore"]).code(0);
     assert!(stdout_of(&out).contains("unchanged    lxc-net  nothing to restore"));
 }
 
@@ -95,13 +83,8 @@ fn restore_puts_the_original_back_byte_for_byte() {
 fn override_then_restore_round_trips() {
     let root = root_from("lxc-net-foreign");
     let original = fs::read(root.path().join("etc/default/lxc-net")).unwrap();
-    override_cmd(root.path()).assert().code(0);
-    bin()
-        .arg("--root")
-        .arg(root.path())
-        .args(["lxc-net", "restore"])
-        .assert()
-        .code(0);
+    override_cmd(root.path()).code(0);
+    Test::new().root(root.path()).args(["lxc-net", "restore"]).code(0);
     assert_eq!(
         fs::read(root.path().join("etc/default/lxc-net")).unwrap(),
         original
@@ -112,25 +95,18 @@ fn override_then_restore_round_trips() {
 #[test]
 fn restore_without_an_original_removes_our_file() {
     let root = tempfile::tempdir().unwrap();
-    override_cmd(root.path()).assert().code(0);
+    override_cmd(root.path()).code(0);
     assert!(!root.path().join("etc/default/lxc-net.orig").exists());
-    bin()
-        .arg("--root")
-        .arg(root.path())
-        .args(["lxc-net", "restore"])
-        .assert()
-        .code(0);
+    Test::new().root(root.path()).args(["lxc-net", "restore"]).code(0);
     assert!(!root.path().join("etc/default/lxc-net").exists());
 }
 
 #[test]
 fn show_prints_the_values_without_running_them() {
     let root = root_from("lxc-net-restore");
-    let out = bin()
-        .arg("--root")
-        .arg(root.path())
+    let out = Test::new()
+        .root(root.path())
         .args(["lxc-net", "show", "--output", "json"])
-        .assert()
         .code(0);
     let doc: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
     let facts = doc["facts"].as_array().unwrap();
@@ -146,17 +122,9 @@ fn show_prints_the_values_without_running_them() {
 fn check_and_dry_run_write_nothing() {
     let root = root_from("lxc-net-foreign");
     let before = snapshot(root.path());
-    let out = override_cmd(root.path())
-        .args(LAB)
-        .arg("--check")
-        .assert()
-        .code(2);
+    let out = override_cmd(root.path()).args(LAB).arg("--check").code(2);
     assert!(stdout_of(&out).contains("+LXC_BRIDGE=\"br-lab\""));
-    override_cmd(root.path())
-        .args(LAB)
-        .arg("--dry-run")
-        .assert()
-        .code(0);
+    override_cmd(root.path()).args(LAB).arg("--dry-run").code(0);
     assert_eq!(snapshot(root.path()), before);
 }
 
@@ -218,24 +186,19 @@ fn hostile_values_exit_64_and_leave_the_file_as_it_was() {
 
 #[test]
 fn usage_errors_are_64_not_clap_2() {
-    bin().args(["lxc-net"]).assert().code(64);
-    bin().args(["lxc-net", "frobnicate"]).assert().code(64);
-    bin().args(["frobnicate"]).assert().code(64);
-    bin()
-        .args(["--output", "xml", "lxc-net", "show"])
-        .assert()
-        .code(64);
-    bin()
+    Test::new().args(["lxc-net"]).code(64);
+    Test::new().args(["lxc-net", "frobnicate"]).code(64);
+    Test::new().args(["frobnicate"]).code(64);
+    Test::new().args(["--output", "xml", "lxc-net", "show"]).code(64);
+    Test::new()
         .args(["--dry-run", "--check", "lxc-net", "show"])
-        .assert()
         .code(64);
-    let out = bin()
+    let out = Test::new()
         .args(["--root", "/does/not/exist", "lxc-net", "show"])
-        .assert()
         .code(64);
     assert_one_error_line(&stderr_of(&out));
-    bin().arg("--help").assert().code(0);
-    bin().arg("--version").assert().code(0);
+    Test::new().arg("--help").code(0);
+    Test::new().arg("--version").code(0);
 }
 
 #[test]
@@ -245,7 +208,7 @@ fn an_unwritable_etc_default_is_73_and_nothing_is_half_written() {
     // A file where the directory should be: lxc-net cannot be created below it.
     std::fs::write(root.path().join("etc/default"), "in the way\n").unwrap();
     let before = snapshot(root.path());
-    let out = override_cmd(root.path()).assert().code(73);
+    let out = override_cmd(root.path()).code(73);
     let err = stderr_of(&out);
     assert_one_error_line(&err);
     assert!(err.starts_with("error: cannot write "), "{err}");

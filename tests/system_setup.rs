@@ -47,10 +47,7 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 
 #[test]
 fn setup_lxd_prepares_this_machine_and_a_busybox_container_runs() {
-    if std::env::var("CONTAINER_INIT_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: set CONTAINER_INIT_E2E=1 on a throwaway machine to let this test install and set up LXD"
-        );
+    if !support::system::e2e() {
         return;
     }
     let started = Instant::now();
@@ -146,11 +143,11 @@ fn kvm_packages_installed() -> Vec<String> {
 #[test]
 fn without_hardware_virtualisation_setup_and_check_kvm_give_69_and_install_nothing() {
     if has_virtualisation() {
-        eprintln!("skipped: this CPU has vmx/svm, so `setup kvm` would install libvirt here");
+        support::system::skipped("this CPU has vmx/svm, so `setup kvm` would install libvirt here");
         return;
     }
     if !nix_root() {
-        eprintln!("skipped: needs root");
+        support::system::skipped("needs root");
         return;
     }
     let before = kvm_packages_installed();

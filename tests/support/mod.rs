@@ -5,6 +5,10 @@
 pub mod fake_host;
 pub mod https;
 pub mod system;
+pub mod test;
+
+#[allow(unused_imports)] // not every test binary uses it
+pub use test::Test;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -22,8 +22,34 @@ pub fn available(needs: &[&str]) -> bool {
     }
     let what = missing.join(", ");
     assert!(!required, "system test prerequisites missing: {what}");
-    eprintln!("skipped: system test needs {what}; set CONTAINER_INIT_SYSTEM_TESTS=1 to make this a failure");
+    skipped(&format!(
+        "needs {what}; set CONTAINER_INIT_SYSTEM_TESTS=1 to make this a failure"
+    ));
     false
+}
+
+/// Whether end-to-end tests may change this machine (`CONTAINER_INIT_E2E=1`,
+/// set by `.ci/run` on throwaway VMs); otherwise the skip is said out loud.
+pub fn e2e() -> bool {
+    if std::env::var("CONTAINER_INIT_E2E").as_deref() == Ok("1") {
+        return true;
+    }
+    skipped(
+        "end-to-end: set CONTAINER_INIT_E2E=1 on a throwaway machine to let it install and change this host",
+    );
+    false
+}
+
+/// Say that a test did not run, where the runner's capture cannot hide it:
+/// `eprintln!` output of a passing test is swallowed, a raw write to the
+/// stderr handle is not.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a system test")
+        .to_string();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 /// Run a shell script inside fresh network and mount namespaces; its
