@@ -113,14 +113,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::new(dir.path(), Mode::Apply);
         let path = host.path(LOCK_PATH);
+        // The lock file's directory must exist before flock(1) opens it, or
+        // flock fails at once and the loop below would wait for it forever.
+        drop(HostLock::open(&host).unwrap());
         // util-linux flock(1) holds the same lock for half a second.
         let mut holder = std::process::Command::new("flock")
             .arg(&path)
             .args(["sleep", "0.5"])
             .spawn()
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
         while HostLock::open(&host).unwrap().acquire(Duration::ZERO).is_ok() {
             // flock(1) has not taken it yet; give it back and look again.
+            assert!(
+                holder.try_wait().unwrap().is_none() && Instant::now() < deadline,
+                "flock(1) never took the lock"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         let started = Instant::now();
