@@ -92,10 +92,7 @@ pub enum Command {
     Setup(SetupArgs),
 
     /// Read-only preflight: can this host run that type?
-    Check {
-        #[arg(value_enum, value_name = "TYPE")]
-        container_type: ContainerType,
-    },
+    Check(CheckArgs),
 
     /// Fetch and print the controller's container manager config
     #[command(name = "manager-config", subcommand)]
@@ -132,6 +129,16 @@ pub struct SetupArgs {
     pub no_install: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(value_enum, value_name = "TYPE")]
+    pub container_type: ContainerType,
+
+    /// Read only for lxd from snap: the manager config's lxd-snap-channel, when one is configured
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ManagerConfigCommand {
     /// Print the manager config for a container type, keys sorted
@@ -154,7 +161,7 @@ pub enum DocFormat {
     Json,
 }
 
-/// Where the manager config comes from; shared by `setup` and `manager-config show`.
+/// Where the manager config comes from; shared by `setup`, `check` and `manager-config show`.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// The controller's base URL (https://, or http:// on loopback)
