@@ -221,6 +221,13 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --help 'Print help'
         }
         &'container-init;check'= {
+            cand --controller 'The controller''s base URL (https://, or http:// on loopback)'
+            cand --token-file 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)'
+            cand --ca-cert 'PEM file with the CA that signed the controller''s certificate'
+            cand --machine 'This machine''s id at the controller'
+            cand --namespace 'Namespace for container names; overrides the controller''s `name`'
+            cand --timeout 'Total seconds for the controller, retries included'
+            cand --manager-config 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller'
             cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
             cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
             cand --output 'Report format on stdout'
@@ -231,8 +238,8 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --dry-run 'Print the plan (file diffs, command lines) and change nothing'
             cand --check 'Like --dry-run, but exit 2 when anything would change'
             cand --no-color 'Plain text without colours (also when NO_COLOR is set)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'container-init;manager-config'= {
             cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'

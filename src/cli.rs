@@ -92,6 +92,10 @@ pub enum Command {
     Setup(SetupArgs),
 
     /// Read-only preflight: can this host run that type?
+    ///
+    /// One PASS, WARN or FAIL line per requirement. The manager-config options matter only to
+    /// `check lxd` where LXD comes from snap: when the manager config asks for an
+    /// lxd-snap-channel, the installed snap is compared with it, as `setup` would.
     Check(CheckArgs),
 
     /// Fetch and print the controller's container manager config
@@ -134,7 +138,6 @@ pub struct CheckArgs {
     #[arg(value_enum, value_name = "TYPE")]
     pub container_type: ContainerType,
 
-    /// Read only for lxd from snap: the manager config's lxd-snap-channel, when one is configured
     #[command(flatten)]
     pub source: SourceArgs,
 }

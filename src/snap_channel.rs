@@ -229,7 +229,7 @@ impl Refusal {
 
     pub fn fix(&self) -> String {
         format!(
-            "set lxd-snap-channel to {} or a newer channel; to really move, run `snap refresh` yourself",
+            "set lxd-snap-channel to {} or a newer channel; moving LXD down is for an operator to do by hand, if at all",
             self.installed
         )
     }

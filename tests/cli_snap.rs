@@ -257,3 +257,40 @@ fn a_malformed_channel_is_65_before_anything_runs() {
         assert!(check.commands.is_empty(), "{bad}: {check}");
     }
 }
+
+#[test]
+fn check_asks_the_controller_of_the_config_file_only_for_lxd() {
+    use support::https::{Server, json as reply};
+    let host = lxd_host("latest/stable");
+    let server = Server::start(
+        false,
+        vec![reply(200, r#"{"config": {"lxd-snap-channel": "5.21/stable"}}"#)],
+    );
+    host.write(
+        "etc/container-init/config.yaml",
+        &format!("controller:\n  url: {}\nmachine: \"4\"\n", server.url()),
+    );
+    let token = [("CONTAINER_INIT_TOKEN", "s3cret-token")];
+
+    let lxc = host.run_with_env(&["check", "lxc"], &token);
+    assert!(server.heads().is_empty(), "check lxc asked the controller: {lxc}");
+    assert!(lxc.commands.is_empty(), "{lxc}");
+
+    let run = host.run_with_env(&["check", "lxd"], &token);
+    let heads = server.heads();
+    assert_eq!(heads.len(), 1, "{run}");
+    assert!(
+        heads[0].starts_with("GET /v1/container-manager-config/lxd?machine=4 "),
+        "{}",
+        heads[0]
+    );
+    assert_eq!(run.commands, ["snap list lxd"], "{run}");
+    assert!(
+        run.stdout.contains(
+            "WARN  lxd-snap        snap lxd left on latest/stable: lxd-snap-channel asks for 5.21/stable, \
+             but latest is newer than every numbered track"
+        ),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("s3cret-token") && !run.stderr.contains("s3cret-token"));
+}
