@@ -2,6 +2,8 @@
 //! up, and only when the manager config asks for a channel; `check lxd`
 //! warns about a move it will not make (tests/fakes/fake-host.py).
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use serde_json::json;
