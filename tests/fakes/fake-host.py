@@ -20,6 +20,10 @@ state.json keys, all optional:
   dpkg_locked_until  epoch seconds: apt-get says the dpkg lock is held until then
   fail             a command-line prefix: that command fails with exit 1
   addrs, routes    what `ip -4 -o addr show` / `ip -4 route show table all` print
+  snap_config      {"proxy.http": ...}: `snap set system` options
+  server_config    {"core.proxy_http": ...}: LXD's server config (`lxc config set`)
+  apt_proxy_at_install  written by the fake apt-get install: the tool's apt proxy
+                   file as it was when the packages were installed ("" if none)
 """
 
 import json
@@ -84,6 +88,8 @@ def apt_get(state, args):
         state["stale_lists"] = False
         return
     if args[:1] == ["install"]:
+        proxy = os.path.join(ROOT, "etc/apt/apt.conf.d/80container-init-proxy")
+        state["apt_proxy_at_install"] = open(proxy).read() if os.path.exists(proxy) else ""
         if state.get("stale_lists"):
             fail("E: Unable to locate package " + args[-1], 100)
         packages = [a for a in args[1:] if not a.startswith("-") and not a.startswith("Dpkg::")]
@@ -144,6 +150,21 @@ def snap(state, args):
         print(f"{args[1]} ({channel}) 5.21.2 from Canonical** installed")
     elif args[:2] == ["start", "--enable"]:
         run_unit(state, args[2])
+    elif args[:2] == ["get", "system"] and args[2:] == ["proxy", "-d"]:
+        config = state.get("snap_config", {})
+        proxy = {k.split(".", 1)[1]: v for k, v in config.items() if k.startswith("proxy.")}
+        if not proxy:
+            fail('error: snap "core" has no "proxy" configuration option')
+        print(json.dumps({"proxy": proxy}, indent=2))
+    elif args[:2] == ["set", "system"]:
+        config = state.setdefault("snap_config", {})
+        for word in args[2:]:
+            k, v = word.split("=", 1)
+            config[k] = v
+    elif args[:2] == ["unset", "system"]:
+        config = state.setdefault("snap_config", {})
+        for k in args[2:]:
+            config.pop(k, None)
     else:
         fail("error: the fake snap does not know " + shlex.join(args))
 
@@ -201,7 +222,9 @@ def lxc(state, args):
     profile = state.setdefault("profile", {"devices": {}})
     if args[0] == "query":
         path = args[1]
-        if path == "/1.0/networks/lxdbr0":
+        if path == "/1.0":
+            print(json.dumps({"config": state.get("server_config", {}), "api_status": "stable"}))
+        elif path == "/1.0/networks/lxdbr0":
             if "lxdbr0" not in networks:
                 fail("Error: Network not found")
             print(json.dumps({"config": networks["lxdbr0"], "managed": True, "type": "bridge"}))
@@ -221,6 +244,10 @@ def lxc(state, args):
         networks[args[2]] = key_values(args[3:])
     elif args[:2] == ["network", "set"]:
         networks[args[2]].update(key_values(args[3:]))
+    elif args[:2] == ["config", "set"] and len(args) == 4:
+        state.setdefault("server_config", {})[args[2]] = args[3]
+    elif args[:2] == ["config", "unset"] and len(args) == 3:
+        state.setdefault("server_config", {}).pop(args[2], None)
     elif args[:2] == ["storage", "create"]:
         pools.append(args[2])
     elif args[:3] == ["profile", "device", "add"]:
@@ -279,6 +306,18 @@ def ip(state, args):
         fail("the fake ip does not know " + shlex.join(args))
 
 
+def apt_config(state, args):
+    """`apt-config dump`: the `Key "value";` lines of the files under the root."""
+    assert args == ["dump"], args
+    for directory in ("etc/apt/apt.conf.d",):
+        path = os.path.join(ROOT, directory)
+        for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
+            with open(os.path.join(path, name)) as f:
+                for line in f:
+                    if line.strip() and not line.startswith("//"):
+                        sys.stdout.write(line)
+
+
 def lxc_ls(state, args):
     print("5.0.2")
 
@@ -286,6 +325,7 @@ def lxc_ls(state, args):
 TOOLS = {
     "apt-get": apt_get,
     "apt-cache": apt_cache,
+    "apt-config": apt_config,
     "snap": snap,
     "systemctl": systemctl,
     "service": service,

@@ -9,9 +9,10 @@ use tempfile::TempDir;
 
 use super::bin;
 
-const TOOLS: [&str; 11] = [
+const TOOLS: [&str; 12] = [
     "apt-get",
     "apt-cache",
+    "apt-config",
     "snap",
     "systemctl",
     "service",
