@@ -22,6 +22,7 @@ state.json keys, all optional:
   addrs, routes    what `ip -4 -o addr show` / `ip -4 route show table all` print
   snap_config      {"proxy.http": ...}: `snap set system` options
   server_config    {"core.proxy_http": ...}: LXD's server config (`lxc config set`)
+  incus_server_config  the same for Incus (`incus config set`)
   apt_proxy_at_install  written by the fake apt-get install: the tool's apt proxy
                    file as it was when the packages were installed ("" if none)
 """
@@ -211,6 +212,21 @@ def key_values(words):
     return dict(w.split("=", 1) for w in words)
 
 
+def incus(state, args):
+    """Incus's client takes the same server keys as LXD's; only those are faked."""
+    if "incus" not in state.get("running", []):
+        fail("Error: Failed to connect to local daemon (the fake incus is not started)")
+    config = state.setdefault("incus_server_config", {})
+    if args == ["query", "/1.0"]:
+        print(json.dumps({"config": config, "api_status": "stable"}))
+    elif args[:2] == ["config", "set"] and len(args) == 4:
+        config[args[2]] = args[3]
+    elif args[:2] == ["config", "unset"] and len(args) == 3:
+        config.pop(args[2], None)
+    else:
+        fail("Error: the fake incus does not know " + shlex.join(args))
+
+
 def lxc(state, args):
     if "lxd" not in state.get("running", []):
         fail(
@@ -332,6 +348,7 @@ TOOLS = {
     "start-stop-daemon": start_stop_daemon,
     "lxd": lxd,
     "lxc": lxc,
+    "incus": incus,
     "lxc-ls": lxc_ls,
     "virsh": virsh,
     "ip": ip,
