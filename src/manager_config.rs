@@ -284,6 +284,25 @@ mod tests {
     }
 
     #[test]
+    fn proxy_keys_are_typed_shown_canonically_and_round_trip() {
+        let c = parse(&[
+            ("http-proxy", "http://Proxy.example:3128/"),
+            ("no-proxy", "localhost, .corp"),
+            ("apt-https-proxy", "https://[::1]:3142"),
+        ])
+        .unwrap();
+        assert!(c.unknown.is_empty());
+        let values = c.to_values();
+        assert_eq!(values["http-proxy"], "http://proxy.example:3128");
+        assert_eq!(values["no-proxy"], "localhost,.corp");
+        assert_eq!(values["apt-https-proxy"], "https://[::1]:3142");
+        assert_eq!(ManagerConfig::from_values(&values).unwrap(), c);
+        let err = parse(&[("https-proxy", "http://u:secretpw@p")]).unwrap_err();
+        assert_eq!(exit_for(&err), Exit::Data);
+        assert!(err.to_string().contains("https-proxy") && !err.to_string().contains("secretpw"));
+    }
+
+    #[test]
     fn namespace_overrides_name() {
         let c = parse(&[("name", "juju-abc")]).unwrap();
         let c = c.with_namespace(Some("mine")).unwrap();
