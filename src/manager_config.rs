@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::exit::{Exit, coded};
-use crate::snap_channel::Channel;
 use crate::proxy::ProxySettings;
+use crate::snap_channel::Channel;
 
 /// Values that live only in `log::warn!` and `show`: kept, never acted upon.
 pub const KNOWN_KEYS: [&str; 12] = [
