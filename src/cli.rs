@@ -12,7 +12,8 @@ use crate::net::{BridgeName, Ipv4Net, parse_ipv4};
 #[derive(Debug, Parser)]
 #[command(
     name = "container-init",
-    version,
+    // The package version and, when built from git, the commit (build.rs).
+    version = env!("CONTAINER_INIT_VERSION"),
     about = "Prepare this Linux host to run LXC, LXD or KVM containers",
     long_about = "Prepare this Linux host to run LXC, LXD or KVM containers.\n\n\
         Each command converges the host to what is wanted and reports every step as \
