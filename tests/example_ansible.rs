@@ -96,7 +96,9 @@ impl Ansible {
             "container_init_become": false,
             "container_init_type": "lxd",
             "container_init_manager_config": manager_config,
-            "container_init_args": ["--root", host.root.path()],
+            // A global option and one of setup's: both must reach the tool
+            // after `setup <type>`, where clap takes them.
+            "container_init_args": ["--root", host.root.path(), "--lock-timeout", "30"],
             "container_init_environment": environment,
             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
         });
