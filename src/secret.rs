@@ -21,6 +21,30 @@ impl Token {
         Ok(Token(token.to_string()))
     }
 
+    /// `text` without the token: every whole occurrence, and a piece of it
+    /// at the end, where a body cut at a byte limit may have split it. A
+    /// fragment of 4 characters or more, or anything right after `Bearer`,
+    /// counts; a shorter tail is too common a word ending to be told apart.
+    pub fn redact(&self, text: &str) -> String {
+        const MASK: &str = "<redacted>";
+        let mut out = text.replace(&self.0, MASK);
+        let bearer_at = out.rfind("Bearer");
+        for len in (1..self.0.len()).rev() {
+            let piece = &self.0[..len];
+            if !out.ends_with(piece) {
+                continue;
+            }
+            let start = out.len() - len;
+            let after_bearer = bearer_at.is_some_and(|b| out[b + "Bearer".len()..start].trim().is_empty());
+            if len >= 4 || after_bearer {
+                out.truncate(start);
+                out.push_str(MASK);
+            }
+            break;
+        }
+        out
+    }
+
     /// The one place the token is revealed: the Authorization header.
     pub fn bearer(&self) -> String {
         format!("Bearer {}", self.0)
@@ -42,6 +66,19 @@ mod tests {
         let t = Token::new("s3cr3t\n").unwrap();
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
         assert_eq!(t.bearer(), "Bearer s3cr3t");
+    }
+
+    #[test]
+    fn redaction_takes_whole_tokens_and_cut_off_pieces() {
+        let t = Token::new("abcdefghijklmnop").unwrap();
+        assert_eq!(t.redact("x abcdefghijklmnop y"), "x <redacted> y");
+        assert_eq!(
+            t.redact("Authorization: Bearer abcdefghi"),
+            "Authorization: Bearer <redacted>"
+        );
+        assert_eq!(t.redact("Bearer a"), "Bearer <redacted>");
+        assert_eq!(t.redact("ends with abcd"), "ends with <redacted>");
+        assert_eq!(t.redact("a word: ab"), "a word: ab");
     }
 
     #[test]

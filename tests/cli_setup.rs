@@ -39,8 +39,8 @@ lxc query /1.0/networks/lxdbr0
 start-stop-daemon --start --quiet --oknodo --background --make-pidfile --pidfile /run/lxd.pid --name lxd --startas /usr/bin/lxd -- --group lxd --logfile=/var/log/lxd/lxd.log
 lxd waitready --timeout=600
 lxc query /1.0/networks/lxdbr0
-ip -4 -o addr show
-ip -4 route show table all
+ip -j -4 addr show
+ip -j -4 route show table all
 lxc network create lxdbr0 ipv4.address=10.147.2.1/24 ipv4.nat=true ipv6.address=none
 lxc query /1.0/storage-pools/default
 lxc storage create default dir
@@ -569,7 +569,7 @@ fn dry_run_shows_the_plan_and_changes_nothing() {
     // Only questions were asked.
     for cmd in &run.commands {
         assert!(
-            cmd.starts_with("apt-cache ") || cmd.starts_with("lxc query ") || cmd.starts_with("ip -4 "),
+            cmd.starts_with("apt-cache ") || cmd.starts_with("lxc query ") || cmd.starts_with("ip -j -4 "),
             "a dry run ran {cmd}: {run}"
         );
     }

@@ -56,7 +56,10 @@ impl CommandLine {
     }
 
     fn expression(&self) -> duct::Expression {
-        let mut expr = duct::cmd(&self.program, &self.args);
+        // Every tool speaks untranslated C: its output is parsed, and its
+        // messages are matched (apt's lock errors); a caller's locale must not
+        // change what they say.
+        let mut expr = duct::cmd(&self.program, &self.args).env("LC_ALL", "C");
         for (k, v) in &self.env {
             expr = expr.env(k, v);
         }
@@ -242,6 +245,13 @@ mod tests {
             .query(&CommandLine::new("printf").args(["%s|", "$(id)", "a;b", "c d"]))
             .unwrap();
         assert_eq!(out.stdout, "$(id)|a;b|c d|");
+    }
+
+    #[test]
+    fn commands_run_in_the_c_locale() {
+        let host = Host::new("/", Mode::Apply);
+        let out = host.query(&CommandLine::new("printenv").arg("LC_ALL")).unwrap();
+        assert_eq!(out.stdout, "C\n");
     }
 
     #[test]

@@ -35,11 +35,7 @@ pub fn missing_debs(host: &Host, packages: &[&str]) -> anyhow::Result<Vec<String
     let status = String::from_utf8_lossy(&status);
     let installed: Vec<&str> = status
         .split("\n\n")
-        .filter(|stanza| {
-            stanza
-                .lines()
-                .any(|l| l.trim_end() == "Status: install ok installed")
-        })
+        .filter(|stanza| stanza.lines().any(is_installed_status))
         .filter_map(|stanza| stanza.lines().find_map(|l| l.strip_prefix("Package: ")))
         .map(str::trim)
         .collect();
@@ -48,6 +44,19 @@ pub fn missing_debs(host: &Host, packages: &[&str]) -> anyhow::Result<Vec<String
         .filter(|p| !installed.contains(p))
         .map(|p| p.to_string())
         .collect())
+}
+
+/// `Status: <want> ok installed`: installed, whatever is wanted of it next.
+/// A held package (`hold ok installed`, after `apt-mark hold`) is installed
+/// and must count as such, or a host with one never converges.
+fn is_installed_status(line: &str) -> bool {
+    let Some(words) = line.trim_end().strip_prefix("Status: ") else {
+        return false;
+    };
+    matches!(
+        words.split(' ').collect::<Vec<_>>().as_slice(),
+        [_want, "ok", "installed"]
+    )
 }
 
 fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<Outcome> {
@@ -164,6 +173,8 @@ fn with_dpkg_lock(host: &Host, cmd: &CommandLine, opts: &PackageOptions) -> anyh
     }
 }
 
+/// apt's words for a held dpkg lock. The runner starts every command with
+/// `LC_ALL=C`, so these are never translated.
 fn is_lock_error(err: &anyhow::Error) -> bool {
     let text = err.to_string();
     text.contains("Could not get lock")
@@ -253,13 +264,19 @@ mod tests {
             dir.path().join("var/lib/dpkg/status"),
             "Package: lxc\nStatus: install ok installed\nVersion: 1\n\n\
              Package: lxd\nStatus: deinstall ok config-files\n\n\
-             Package: dnsmasq-base\nStatus: install ok installed\n",
+             Package: dnsmasq-base\nStatus: install ok installed\n\n\
+             Package: qemu-held\nStatus: hold ok installed\n\n\
+             Package: half\nStatus: install ok half-configured\n",
         )
         .unwrap();
         let host = Host::new(dir.path(), Mode::Apply);
         assert_eq!(
-            missing_debs(&host, &["lxc", "lxd", "dnsmasq-base", "qemu"]).unwrap(),
-            ["lxd", "qemu"]
+            missing_debs(
+                &host,
+                &["lxc", "lxd", "dnsmasq-base", "qemu", "qemu-held", "half"]
+            )
+            .unwrap(),
+            ["lxd", "qemu", "half"]
         );
     }
 
