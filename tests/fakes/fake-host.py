@@ -367,6 +367,9 @@ def main():
     line = shlex.join([name] + args)
     with open(os.path.join(STATE_DIR, "log"), "a") as f:
         f.write(line + "\n")
+    if os.environ.get("LC_ALL") != "C":
+        # A translated tool says "Aktiv:" where the tool parses "Active:".
+        fail(f"{name}: run without LC_ALL=C (the fake refuses)", 2)
     state = load()
     prefix = state.get("fail")
     if prefix and line.startswith(prefix):
