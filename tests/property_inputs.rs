@@ -3,6 +3,8 @@
 //! a config or a data error (65), never a panic or a bug (70); the lxc-net
 //! values end in a plan or a refusal. Case counts stay modest for CI.
 
+#![allow(clippy::disallowed_methods)] // the cases are written to temporary files
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
