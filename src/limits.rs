@@ -62,6 +62,15 @@ pub fn quote(value: &str) -> String {
     }
 }
 
+/// `value` unquoted, at most [`MAX_QUOTE`] characters of it, for text that is
+/// a name rather than a value (a distribution's pretty name).
+pub fn cut(value: &str) -> String {
+    match value.char_indices().nth(MAX_QUOTE) {
+        None => value.to_string(),
+        Some((end, _)) => format!("{}...", &value[..end]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

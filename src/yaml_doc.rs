@@ -23,9 +23,10 @@ fn scalar(value: &str) -> String {
     }
 }
 
-/// Starts with a letter, `_` or `/`, holds only letters, digits and `-_./`,
-/// and is none of the words a YAML 1.1 or 1.2 reader turns into a boolean
-/// or a null. A digit, sign or dot in front could make a number of it.
+/// Starts with a letter, `_` or `/`, holds only letters, digits and
+/// `-_./:,@+` (a `:` never last: with no space after it, it is text, as in a
+/// URL), and is none of the words a YAML 1.1 or 1.2 reader turns into a
+/// boolean or a null. A digit, sign or dot in front could make a number of it.
 fn is_plain_word(value: &str) -> bool {
     const SPECIAL: [&str; 12] = [
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "nil",
@@ -36,7 +37,8 @@ fn is_plain_word(value: &str) -> bool {
     (first.is_ascii_alphabetic() || first == '_' || first == '/')
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:,@+".contains(c))
+        && !value.ends_with(':')
         && !SPECIAL.contains(&value.to_ascii_lowercase().as_str())
 }
 
@@ -59,9 +61,12 @@ mod tests {
             yaml(&[
                 ("name", "juju-x"),
                 ("log-dir", "/var/log/juju"),
-                ("channel", "latest/edge")
+                ("channel", "latest/edge"),
+                ("proxy", "http://proxy.example.com:3128"),
+                ("no-proxy", "localhost,.corp.example,10.0.0.0/8"),
             ]),
-            "channel: latest/edge\nlog-dir: /var/log/juju\nname: juju-x\n"
+            "channel: latest/edge\nlog-dir: /var/log/juju\nname: juju-x\n\
+             no-proxy: localhost,.corp.example,10.0.0.0/8\nproxy: http://proxy.example.com:3128\n"
         );
     }
 
@@ -70,7 +75,8 @@ mod tests {
         for value in [
             "yes", "Yes", "YES", "no", "on", "On", "off", "OFF", "y", "Y", "n", "N", "true", "False", "null",
             "Null", "~", "", "1450", "0o17", "0x1f", "1_000", "1:20", "+1", "-1", ".5", ".inf", ".NaN",
-            "1e3", "a b", "it's", "#x", "a: b", "@x", "*x", "&x", "!x", "%x", "[x]", "{x}",
+            "1e3", "a b", "it's", "#x", "a: b", "a:", "a #b", "@x", ",x", "*x", "&x", "!x", "%x", "[x]",
+            "{x}",
         ] {
             let line = yaml(&[("k", value)]);
             let quoted = format!("k: '{}'\n", value.replace('\'', "''"));
