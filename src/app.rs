@@ -253,15 +253,13 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             let work = |host: &Host, report: &mut Report| {
                 forwarding::converge(host, Forwarding::Enabled, !args.no_persist, report)
             };
-            let _held = lock_if_changing(host, work)?;
-            work(host, report)?;
+            converge_locked(host, report, work)?;
         }
         Command::Forwarding(ForwardingCommand::Disable(args)) => {
             let work = |host: &Host, report: &mut Report| {
                 forwarding::converge(host, Forwarding::Disabled, !args.no_persist, report)
             };
-            let _held = lock_if_changing(host, work)?;
-            work(host, report)?;
+            converge_locked(host, report, work)?;
         }
         Command::Forwarding(ForwardingCommand::Status) => forwarding::status(host, report)?,
         Command::LxcNet(LxcNetCommand::Override(args)) => {
@@ -274,13 +272,11 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             };
             let wanted = LxcNet::plan(&request).map_err(lxc_net::invalid)?;
             let work = |host: &Host, report: &mut Report| lxc_net::override_file(host, &wanted, report);
-            let _held = lock_if_changing(host, work)?;
-            work(host, report)?;
+            converge_locked(host, report, work)?;
         }
         Command::LxcNet(LxcNetCommand::Show) => lxc_net::show(host, report)?,
         Command::LxcNet(LxcNetCommand::Restore) => {
-            let _held = lock_if_changing(host, lxc_net::restore)?;
-            lxc_net::restore(host, report)?;
+            converge_locked(host, report, lxc_net::restore)?;
         }
         Command::ManagerConfig(ManagerConfigCommand::Show {
             container_type,
@@ -343,21 +339,25 @@ const COMMAND_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `forwarding` and `lxc-net` change the host outside `setup`, so they hold
 /// the host lock as `setup` does: two runs at once could otherwise leave the
-/// kernel and the file disagreeing. A look in `--check` mode comes first, so
-/// that a run with nothing to change takes no lock and writes no lock file.
-fn lock_if_changing(
+/// kernel and the file disagreeing. A look in `--check` mode comes first: a
+/// host with nothing to change gets that look as its report, and no lock
+/// file is written.
+fn converge_locked(
     host: &Host,
+    report: &mut Report,
     work: impl Fn(&Host, &mut Report) -> anyhow::Result<()>,
-) -> anyhow::Result<Option<HeldLock>> {
+) -> anyhow::Result<()> {
     if !host.applies() {
-        return Ok(None);
+        return work(host, report);
     }
-    let mut probe = Report::new("probe");
-    work(&Host::new(host.root(), Mode::Check), &mut probe)?;
-    if !probe.has(Status::WouldChange) {
-        return Ok(None);
+    let mut probe = Report::new(report.command.clone());
+    let probed = work(&Host::new(host.root(), Mode::Check), &mut probe);
+    if probed.is_err() || !probe.has(Status::WouldChange) {
+        report.steps.append(&mut probe.steps);
+        return probed;
     }
-    Ok(Some(HostLock::open(host)?.acquire(COMMAND_LOCK_TIMEOUT)?))
+    let _held: HeldLock = HostLock::open(host)?.acquire(COMMAND_LOCK_TIMEOUT)?;
+    work(host, report)
 }
 
 fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {

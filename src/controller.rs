@@ -424,17 +424,18 @@ pub fn parse(body: &[u8]) -> Result<BTreeMap<String, String>, String> {
 fn server_message(response: Response, settings: &ControllerSettings) -> String {
     let mut body = Vec::new();
     let _ = response.take(ERROR_BODY).read_to_end(&mut body);
-    server_words(&body, settings.token.as_ref())
+    let cut = body.len() as u64 == ERROR_BODY;
+    server_words(&body, settings.token.as_ref(), cut)
 }
 
 /// The redaction comes before any cut: a token split by a cut could not be
 /// recognised any more, and its first characters would be printed.
-fn server_words(body: &[u8], token: Option<&Token>) -> String {
-    let redact = |text: &str| match token {
-        Some(token) => token.redact(text),
+fn server_words(body: &[u8], token: Option<&Token>, cut: bool) -> String {
+    let redact = |text: &str, cut: bool| match token {
+        Some(token) => token.redact(text, cut),
         None => text.to_string(),
     };
-    let text = redact(&String::from_utf8_lossy(body));
+    let text = redact(&String::from_utf8_lossy(body), cut);
     let text = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| {
@@ -442,7 +443,7 @@ fn server_words(body: &[u8], token: Option<&Token>) -> String {
                 .iter()
                 .find_map(|k| v.get(k).and_then(|m| m.as_str()).map(str::to_string))
         })
-        .map(|message| redact(&message))
+        .map(|message| redact(&message, false))
         .unwrap_or(text);
     let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let text: String = text.chars().take(MAX_QUOTE).collect();
@@ -528,11 +529,11 @@ mod tests {
     fn a_cut_off_token_in_an_error_body_is_not_printed() {
         let token = Token::new("s3cr3tT0KENvalue").unwrap();
         let body = format!("{}Authorization: Bearer s3cr3tT0KENvalue", " ".repeat(4080));
-        let words = server_words(body.as_bytes(), Some(&token));
+        let words = server_words(body.as_bytes(), Some(&token), false);
         assert_eq!(words, ": Authorization: Bearer <redacted>");
         // Cut by the read limit in the middle of the token.
         let cut = &body.as_bytes()[..4080 + "Authorization: Bearer s3cr3t".len()];
-        let words = server_words(cut, Some(&token));
+        let words = server_words(cut, Some(&token), true);
         assert!(!words.contains("s3cr"), "{words}");
     }
 

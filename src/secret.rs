@@ -22,11 +22,21 @@ impl Token {
     }
 
     /// `text` without the token: every whole occurrence, and a piece of it
-    /// at the end, where a body cut at a byte limit may have split it. A
-    /// fragment of 4 characters or more, or anything right after `Bearer`,
-    /// counts; a shorter tail is too common a word ending to be told apart.
-    pub fn redact(&self, text: &str) -> String {
+    /// at the end, where a body cut at a byte limit may have split it. When
+    /// `cut` says it was, the last token's length of it goes, whatever it
+    /// holds; otherwise a tail of 4 characters or more, or anything right
+    /// after `Bearer`, counts (a shorter tail is too common a word ending).
+    pub fn redact(&self, text: &str, cut: bool) -> String {
         const MASK: &str = "<redacted>";
+        let text = if cut {
+            let mut end = text.len().saturating_sub(self.0.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            &text[..end]
+        } else {
+            text
+        };
         let mut out = text.replace(&self.0, MASK);
         let bearer_at = out.rfind("Bearer");
         for len in (1..self.0.len()).rev() {
@@ -71,14 +81,17 @@ mod tests {
     #[test]
     fn redaction_takes_whole_tokens_and_cut_off_pieces() {
         let t = Token::new("abcdefghijklmnop").unwrap();
-        assert_eq!(t.redact("x abcdefghijklmnop y"), "x <redacted> y");
+        assert_eq!(t.redact("x abcdefghijklmnop y", false), "x <redacted> y");
         assert_eq!(
-            t.redact("Authorization: Bearer abcdefghi"),
+            t.redact("Authorization: Bearer abcdefghi", false),
             "Authorization: Bearer <redacted>"
         );
-        assert_eq!(t.redact("Bearer a"), "Bearer <redacted>");
-        assert_eq!(t.redact("ends with abcd"), "ends with <redacted>");
-        assert_eq!(t.redact("a word: ab"), "a word: ab");
+        assert_eq!(t.redact("Bearer a", false), "Bearer <redacted>");
+        assert_eq!(t.redact("ends with abcd", false), "ends with <redacted>");
+        assert_eq!(t.redact("a word: ab", false), "a word: ab");
+        // Cut by a read limit: no piece of the token survives at the end.
+        let cut = format!("{}token: ab", " ".repeat(40));
+        assert!(!t.redact(&cut, true).contains("ab"));
     }
 
     #[test]
