@@ -1,8 +1,11 @@
 //! From a command line to a report and an exit status. This is the only
 //! place that prints.
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::check;
 use crate::check_result::Verdict;
@@ -14,11 +17,12 @@ use crate::container_type::ContainerType;
 use crate::exit::coded;
 use crate::exit::{Exit, exit_for, render_error};
 use crate::forwarding::{self, Forwarding};
-use crate::host::{Host, Mode};
+use crate::host::{HeldLock, Host, HostLock, Mode};
 use crate::lxc_net::{self, LxcNet, Request};
 use crate::report::{Outcome, Report, Status};
 use crate::settings::{ConfigFile, Overrides, Settings, TOKEN_ENV};
 use crate::setup::{self, SetupOptions};
+use crate::signals;
 use crate::{docs, logging};
 
 /// What a command hands back to be printed.
@@ -28,6 +32,10 @@ enum Done {
     Raw(Vec<u8>),
 }
 
+/// The command whose JSON document a panic should still print, when
+/// `--output json` was asked for.
+static JSON_COMMAND: OnceLock<String> = OnceLock::new();
+
 pub fn main() -> ExitCode {
     install_panic_hook();
     let cli = match parse() {
@@ -35,6 +43,9 @@ pub fn main() -> ExitCode {
         Err(err) => return usage_error(err),
     };
     logging::init(cli.verbose, cli.quiet);
+    // From the start, for every command: a signal is an orderly exit (130 or
+    // 143, one error line, the JSON document), never a write cut short.
+    signals::install();
     run(&cli).into()
 }
 
@@ -62,31 +73,86 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("error: container-init hit a bug: {message}; please report it with the command you ran");
+        let error = format!("container-init hit a bug: {message}; please report it with the command you ran");
+        if let Some(command) = JSON_COMMAND.get() {
+            print_failure_json(command, Exit::Software, &error);
+        }
+        eprintln!("error: {error}");
         eprintln!("caused by: panic{place}");
         std::process::exit(Exit::Software.code().into());
     }));
 }
 
 /// Clap's own errors are usage errors (64), not clap's 2; help and version
-/// are not errors at all.
+/// are not errors at all. With `--output json` on the command line, a usage
+/// error still prints its JSON document.
 fn usage_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    match err.kind() {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let message = match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = err.print();
-            Exit::Ok.into()
+            return Exit::Ok.into();
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             eprint!("{}", err.render());
-            eprintln!("error: a subcommand is missing; pick one of those listed above");
-            Exit::Usage.into()
+            let message = "a subcommand is missing; pick one of those listed above".to_string();
+            eprintln!("error: {message}");
+            message
         }
         _ => {
             let _ = err.print();
-            Exit::Usage.into()
+            let rendered = err.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            first.trim_start_matches("error: ").to_string()
         }
+    };
+    if wants_json(&args) {
+        print_failure_json(&command_words(&args), Exit::Usage, &message);
     }
+    Exit::Usage.into()
+}
+
+/// Whether the raw arguments ask for `--output json`: what clap could not
+/// parse still says how the caller wants to read the failure.
+fn wants_json(args: &[OsString]) -> bool {
+    let args: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    args.windows(2).any(|w| w == ["--output", "json"]) || args.contains(&"--output=json")
+}
+
+/// The subcommand and its first word (`setup lxd`), for a document about a
+/// command line that did not parse.
+fn command_words(args: &[OsString]) -> String {
+    const COMMANDS: [&str; 7] = [
+        "setup",
+        "forwarding",
+        "lxc-net",
+        "manager-config",
+        "check",
+        "completions",
+        "man",
+    ];
+    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    let Some(at) = words.iter().position(|w| COMMANDS.contains(w)) else {
+        return String::new();
+    };
+    words[at..]
+        .iter()
+        .take(2)
+        .take_while(|w| !w.starts_with('-'))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The JSON document of a command that failed before it had a report.
+fn print_failure_json(command: &str, exit: Exit, error: &str) {
+    let mut report = Report::new(command);
+    report.finish(exit, Some(error.to_string()));
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(report.to_json().as_bytes())
+        .and_then(|_| out.flush());
 }
 
 fn mode(cli: &Cli) -> Mode {
@@ -124,15 +190,25 @@ pub fn command_name(command: &Command) -> String {
 
 fn run(cli: &Cli) -> Exit {
     let host = Host::new(&cli.root, mode(cli));
-    if !matches!(cli.command, Command::Completions { .. } | Command::Man) && !host.root_is_dir() {
-        eprintln!(
-            "error: --root {} is not a directory; give the directory that stands for / (default /)",
-            cli.root.display()
-        );
-        return Exit::Usage;
+    let command = command_name(&cli.command);
+    if cli.output == OutputFormat::Json {
+        let _ = JSON_COMMAND.set(command.clone());
     }
-    let mut report = Report::new(command_name(&cli.command));
-    let (done, error) = match dispatch(cli, &host, &mut report) {
+    let mut report = Report::new(command);
+    let outcome = if !matches!(cli.command, Command::Completions { .. } | Command::Man) && !host.root_is_dir()
+    {
+        Err(coded(
+            Exit::Usage,
+            format!(
+                "--root {} is not a directory; give the directory that stands for / (default /)",
+                cli.root.display()
+            ),
+        ))
+    } else {
+        // A signal that came during the last step still ends the run as one.
+        dispatch(cli, &host, &mut report).and_then(|done| signals::check().map(|()| done))
+    };
+    let (done, error) = match outcome {
         Ok(done) => (done, None),
         Err(err) => (Done::Report, Some(err)),
     };
@@ -174,10 +250,16 @@ fn run(cli: &Cli) -> Exit {
 fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done> {
     match &cli.command {
         Command::Forwarding(ForwardingCommand::Enable(args)) => {
-            forwarding::converge(host, Forwarding::Enabled, !args.no_persist, report)?;
+            let work = |host: &Host, report: &mut Report| {
+                forwarding::converge(host, Forwarding::Enabled, !args.no_persist, report)
+            };
+            converge_locked(host, report, work)?;
         }
         Command::Forwarding(ForwardingCommand::Disable(args)) => {
-            forwarding::converge(host, Forwarding::Disabled, !args.no_persist, report)?;
+            let work = |host: &Host, report: &mut Report| {
+                forwarding::converge(host, Forwarding::Disabled, !args.no_persist, report)
+            };
+            converge_locked(host, report, work)?;
         }
         Command::Forwarding(ForwardingCommand::Status) => forwarding::status(host, report)?,
         Command::LxcNet(LxcNetCommand::Override(args)) => {
@@ -189,10 +271,13 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
                 dhcp_max: args.dhcp_max,
             };
             let wanted = LxcNet::plan(&request).map_err(lxc_net::invalid)?;
-            lxc_net::override_file(host, &wanted, report)?;
+            let work = |host: &Host, report: &mut Report| lxc_net::override_file(host, &wanted, report);
+            converge_locked(host, report, work)?;
         }
         Command::LxcNet(LxcNetCommand::Show) => lxc_net::show(host, report)?,
-        Command::LxcNet(LxcNetCommand::Restore) => lxc_net::restore(host, report)?,
+        Command::LxcNet(LxcNetCommand::Restore) => {
+            converge_locked(host, report, lxc_net::restore)?;
+        }
         Command::ManagerConfig(ManagerConfigCommand::Show {
             container_type,
             source,
@@ -252,6 +337,33 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
     Ok(Done::Report)
 }
 
+/// How long `forwarding` and `lxc-net` wait for another container-init
+/// (they have no `--lock-timeout`; `setup`'s default).
+const COMMAND_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `forwarding` and `lxc-net` change the host outside `setup`, so they hold
+/// the host lock as `setup` does: two runs at once could otherwise leave the
+/// kernel and the file disagreeing. A look in `--check` mode comes first: a
+/// host with nothing to change gets that look as its report, and no lock
+/// file is written.
+fn converge_locked(
+    host: &Host,
+    report: &mut Report,
+    work: impl Fn(&Host, &mut Report) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if !host.applies() {
+        return work(host, report);
+    }
+    let mut probe = Report::new(report.command.clone());
+    let probed = work(&Host::new(host.root(), Mode::Check), &mut probe);
+    if probed.is_err() || !probe.has(Status::WouldChange) {
+        report.steps.append(&mut probe.steps);
+        return probed;
+    }
+    let _held: HeldLock = HostLock::open(host)?.acquire(COMMAND_LOCK_TIMEOUT)?;
+    work(host, report)
+}
+
 fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {
     match std::env::var(name).ok().as_deref() {
         None | Some("") => Ok(None),
@@ -259,7 +371,7 @@ fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {
         Some("false") => Ok(Some(false)),
         Some(other) => Err(coded(
             Exit::Config,
-            format!("{name}={other:?} must be true or false"),
+            format!("{name}={} must be true or false", crate::limits::quote(other)),
         )),
     }
 }
@@ -304,7 +416,7 @@ fn manager_config_show(
     let values = sourced.config.to_values();
     let mut doc = match format {
         DocFormat::Json => serde_json::to_string_pretty(&values).expect("strings serialise") + "\n",
-        DocFormat::Yaml => serde_yaml::to_string(&values).expect("strings serialise"),
+        DocFormat::Yaml => crate::yaml_doc::flat_mapping(&values),
     };
     if sourced.source == Source::BuiltIn {
         let note = "no controller is configured (--controller, CONTAINER_INIT_CONTROLLER or controller.url \

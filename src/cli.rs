@@ -278,9 +278,12 @@ pub struct LxcNetArgs {
 }
 
 fn parse_range(s: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
-    let (start, end) = s
-        .split_once(',')
-        .ok_or_else(|| format!("{s:?} is not a range; write START,END like 10.0.3.2,10.0.3.254"))?;
+    let (start, end) = s.split_once(',').ok_or_else(|| {
+        format!(
+            "{} is not a range; write START,END like 10.0.3.2,10.0.3.254",
+            crate::limits::quote(s)
+        )
+    })?;
     Ok((parse_ipv4(start)?, parse_ipv4(end)?))
 }
 

@@ -7,6 +7,8 @@ use std::path::Path;
 use crate::container_type::ContainerType;
 use crate::controller;
 use crate::exit::{Exit, coded};
+use crate::host;
+use crate::limits::quote;
 use crate::manager_config::ManagerConfig;
 use crate::settings::Settings;
 
@@ -51,7 +53,8 @@ pub fn obtain(settings: &Settings, ty: ContainerType, local: Option<&Path>) -> a
     let config = ManagerConfig::from_values(&values)?.with_namespace(settings.namespace.as_deref())?;
     for key in config.unknown.keys() {
         log::warn!(
-            "manager config key {key:?} is not known to this version of container-init; it is kept but not used"
+            "manager config key {} is not known to this version of container-init; it is kept but not used",
+            quote(key)
         );
     }
     Ok(Sourced { config, source })
@@ -62,7 +65,7 @@ pub fn obtain(settings: &Settings, ty: ContainerType, local: Option<&Path>) -> a
 /// as their string forms.
 pub fn read_local(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let shown = path.display();
-    let bytes = crate::host::read_named(path).map_err(|e| {
+    let bytes = host::read_named(path).map_err(|e| {
         coded(
             Exit::Data,
             format!("cannot read manager config {shown}: {e}; fix --manager-config"),
@@ -78,6 +81,7 @@ pub fn read_local(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
 }
 
 pub fn parse_local(text: &str) -> Result<BTreeMap<String, String>, String> {
+    crate::yaml_shape::check_flat(text)?;
     let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| match e.location() {
         Some(at) => format!("line {} column {}: {e}", at.line(), at.column()),
         None => e.to_string(),
@@ -96,7 +100,7 @@ pub fn parse_local(text: &str) -> Result<BTreeMap<String, String>, String> {
     for (key, value) in map {
         let key = scalar(&key).ok_or("a key is not a plain string")?;
         let value = scalar(&value)
-            .ok_or_else(|| format!("the value of {key:?} is not a string, number or boolean"))?;
+            .ok_or_else(|| format!("the value of {} is not a string, number or boolean", quote(&key)))?;
         out.insert(key, value);
     }
     Ok(out)

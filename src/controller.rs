@@ -13,10 +13,18 @@ use serde::Deserialize;
 
 use crate::container_type::ContainerType;
 use crate::exit::{Exit, coded};
+use crate::limits::{MAX_QUOTE, ReadError, quote, read_bounded, size_limit};
+use crate::secret::Token;
 use crate::settings::ControllerSettings;
+use crate::signals;
 
-/// A manager config is a few hundred bytes; anything past this is not one.
-pub const MAX_BODY: u64 = 1024 * 1024;
+/// How much of a failure's body is read for the server's own words.
+const ERROR_BODY: u64 = 64 * 1024;
+/// Longer than any controller address; a URL past this is a mistake, not a
+/// reason to retry (hyper refuses it only at the request).
+const MAX_URL: usize = 2048;
+/// How often a running request looks for a signal.
+const SIGNAL_POLL: Duration = Duration::from_millis(20);
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Below this much budget another attempt is not worth starting.
@@ -29,7 +37,21 @@ struct Envelope {
 
 /// The request URL for `ty`, after checking that the settings are safe to use.
 pub fn request_url(settings: &ControllerSettings, ty: ContainerType) -> anyhow::Result<Url> {
-    let bad = |why: String| coded(Exit::Config, format!("controller URL {:?} {why}", settings.url));
+    let bad = |why: String| {
+        coded(
+            Exit::Config,
+            format!(
+                "controller URL {} {why}",
+                quote(&without_credentials(&settings.url))
+            ),
+        )
+    };
+    if settings.url.len() > MAX_URL {
+        return Err(bad(format!(
+            "is {} bytes long; a controller URL is at most {MAX_URL}",
+            settings.url.len()
+        )));
+    }
     let mut url = Url::parse(&settings.url).map_err(|e| bad(format!("is not a URL ({e})")))?;
     match url.scheme() {
         "https" => {}
@@ -58,9 +80,33 @@ pub fn request_url(settings: &ControllerSettings, ty: ContainerType) -> anyhow::
     );
     url.set_path(&path);
     if let Some(machine) = &settings.machine {
+        if machine.len() > MAX_URL {
+            return Err(coded(
+                Exit::Config,
+                format!(
+                    "machine id {} is {} bytes long; give the controller's id of this machine (--machine)",
+                    quote(machine),
+                    machine.len()
+                ),
+            ));
+        }
         url.query_pairs_mut().append_pair("machine", machine);
     }
     Ok(url)
+}
+
+/// `url` with any `user:password@` taken out, for messages: a URL is
+/// refused for carrying credentials, so its message must not repeat them.
+fn without_credentials(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}<credentials>{}", &url[..scheme_end + 3], &rest[at..]),
+        None => url.to_string(),
+    }
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -138,7 +184,7 @@ pub fn fetch(settings: &ControllerSettings, ty: ContainerType) -> anyhow::Result
         attempts += 1;
         let remaining = settings.timeout.saturating_sub(started.elapsed());
         log::info!("fetching the {ty} manager config from {url} (attempt {attempts})");
-        let why = match attempt(&client, &url, settings, remaining) {
+        let why = match attempt_until_signal(&client, &url, settings, remaining)? {
             Ok(values) => return Ok(values),
             Err(Failure::Final(err)) => return Err(err),
             Err(Failure::Transient { why, retry_after }) => {
@@ -148,7 +194,7 @@ pub fn fetch(settings: &ControllerSettings, ty: ContainerType) -> anyhow::Result
                     why
                 } else {
                     log::warn!("{why}; trying again in {:.1}s", wait.as_secs_f64());
-                    std::thread::sleep(wait);
+                    signals::sleep(wait)?;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
                 }
@@ -163,6 +209,35 @@ pub fn fetch(settings: &ControllerSettings, ty: ContainerType) -> anyhow::Result
                 settings.timeout.as_secs()
             ),
         ));
+    }
+}
+
+/// One attempt, in a thread of its own: a blocking request cannot be
+/// woken by a signal, so this waits for it while looking for SIGINT and
+/// SIGTERM, and gives up on it (130/143) when one comes.
+fn attempt_until_signal(
+    client: &Client,
+    url: &Url,
+    settings: &ControllerSettings,
+    remaining: Duration,
+) -> anyhow::Result<Result<BTreeMap<String, String>, Failure>> {
+    signals::check()?;
+    let (client, url, settings) = (client.clone(), url.clone(), settings.clone());
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(attempt(&client, &url, &settings, remaining));
+    });
+    loop {
+        match receiver.recv_timeout(SIGNAL_POLL) {
+            Ok(outcome) => return Ok(outcome),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => signals::check()?,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(coded(
+                    Exit::Software,
+                    "the controller request ended without an outcome",
+                ));
+            }
+        }
     }
 }
 
@@ -190,7 +265,7 @@ fn attempt(
     let status = response.status();
     log::debug!("controller answered {status}");
     if status.is_success() {
-        let body = read_body(response, url).map_err(Failure::Final)?;
+        let body = read_body(response, url)?;
         return parse(&body).map_err(|why| {
             Failure::Final(coded(
                 Exit::Protocol,
@@ -243,7 +318,7 @@ fn attempt(
 
 fn classify(err: &reqwest::Error, url: &Url) -> Failure {
     let chain = error_chain(err);
-    if chain.contains("certificate") || chain.contains("UnknownIssuer") {
+    if untrusted_certificate(err) {
         return Failure::Final(coded(
             Exit::Config,
             format!(
@@ -253,7 +328,10 @@ fn classify(err: &reqwest::Error, url: &Url) -> Failure {
             ),
         ));
     }
-    let what = if err.is_timeout() {
+    let io_kind = causes(err)
+        .into_iter()
+        .find_map(|c| c.downcast_ref::<std::io::Error>().map(std::io::Error::kind));
+    let what = if err.is_timeout() || io_kind == Some(std::io::ErrorKind::TimedOut) {
         "timed out"
     } else if err.is_connect() {
         "could not connect"
@@ -264,6 +342,35 @@ fn classify(err: &reqwest::Error, url: &Url) -> Failure {
         why: format!("{what}: {chain}"),
         retry_after: None,
     }
+}
+
+/// The error and every cause below it. An `io::Error` that wraps another
+/// error hands out that error's own source, skipping it, so the wrapped one
+/// is walked here too (rustls's error sits inside two of them).
+fn causes<'a>(err: &'a (dyn std::error::Error + 'static)) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        out.push(e);
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            out.extend(causes(inner));
+            break;
+        }
+        next = e.source();
+    }
+    out
+}
+
+/// rustls's verdict on the server's certificate, by type: its wording, or
+/// a locale, cannot change what this says.
+fn untrusted_certificate(err: &reqwest::Error) -> bool {
+    causes(err).into_iter().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        )
+    })
 }
 
 /// An error and its causes on one line; reqwest's own message is generic.
@@ -280,27 +387,23 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-fn read_body(response: Response, url: &Url) -> anyhow::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    response.take(MAX_BODY + 1).read_to_end(&mut body).map_err(|e| {
-        coded(
+/// A body that stops before its end is a transport failure, worth another
+/// try; one that goes past the limit is not a manager config.
+fn read_body(response: Response, url: &Url) -> Result<Vec<u8>, Failure> {
+    read_bounded(response).map_err(|e| match e {
+        ReadError::Io(e) => Failure::Transient {
+            why: format!("the body stopped before its end: {}", error_chain(&e)),
+            retry_after: None,
+        },
+        ReadError::TooLarge => Failure::Final(coded(
             Exit::Protocol,
             format!(
-                "the controller at {} sent a broken body: {e}",
-                display_origin(url)
+                "the controller at {} sent more than {}, which is not a manager config; check --controller",
+                display_origin(url),
+                size_limit()
             ),
-        )
-    })?;
-    if body.len() as u64 > MAX_BODY {
-        return Err(coded(
-            Exit::Protocol,
-            format!(
-                "the controller at {} sent more than 1 MiB, which is not a manager config; check --controller",
-                display_origin(url)
-            ),
-        ));
-    }
-    Ok(body)
+        )),
+    })
 }
 
 /// `{"config": {"key": "value", ...}}` and nothing less.
@@ -320,8 +423,19 @@ pub fn parse(body: &[u8]) -> Result<BTreeMap<String, String>, String> {
 /// the token should the server echo it back.
 fn server_message(response: Response, settings: &ControllerSettings) -> String {
     let mut body = Vec::new();
-    let _ = response.take(4096).read_to_end(&mut body);
-    let text = String::from_utf8_lossy(&body);
+    let _ = response.take(ERROR_BODY).read_to_end(&mut body);
+    let cut = body.len() as u64 == ERROR_BODY;
+    server_words(&body, settings.token.as_ref(), cut)
+}
+
+/// The redaction comes before any cut: a token split by a cut could not be
+/// recognised any more, and its first characters would be printed.
+fn server_words(body: &[u8], token: Option<&Token>, cut: bool) -> String {
+    let redact = |text: &str, cut: bool| match token {
+        Some(token) => token.redact(text, cut),
+        None => text.to_string(),
+    };
+    let text = redact(&String::from_utf8_lossy(body), cut);
     let text = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| {
@@ -329,14 +443,10 @@ fn server_message(response: Response, settings: &ControllerSettings) -> String {
                 .iter()
                 .find_map(|k| v.get(k).and_then(|m| m.as_str()).map(str::to_string))
         })
-        .unwrap_or_else(|| text.into_owned());
-    let mut text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if let Some(token) = &settings.token {
-        let secret = token.bearer();
-        let secret = secret.trim_start_matches("Bearer ");
-        text = text.replace(secret, "<redacted>");
-    }
-    let text: String = text.chars().take(200).collect();
+        .map(|message| redact(&message, false))
+        .unwrap_or(text);
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text: String = text.chars().take(MAX_QUOTE).collect();
     if text.is_empty() {
         String::new()
     } else {
@@ -398,12 +508,33 @@ mod tests {
             "ftp://x",
             "not a url",
             "https://user:pw@host",
+            "https://user:s3cretpw@host:1/x@y",
             "file:///etc/passwd",
+            &format!("https://c.example/{}", "a".repeat(64 * 1024)),
         ] {
             let err = request_url(&settings(bad, false), ContainerType::Kvm).unwrap_err();
             assert_eq!(exit_for(&err), Exit::Config, "{bad}");
-            assert!(!err.to_string().contains("t0ken"));
+            let msg = err.to_string();
+            assert!(!msg.contains("t0ken"));
+            assert!(!msg.contains("pw@"), "{msg}");
+            assert!(msg.len() < 600, "{}", msg.len());
         }
+        let mut long_machine = settings("https://c.example", false);
+        long_machine.machine = Some("4".repeat(64 * 1024));
+        let err = request_url(&long_machine, ContainerType::Kvm).unwrap_err();
+        assert_eq!(exit_for(&err), Exit::Config);
+    }
+
+    #[test]
+    fn a_cut_off_token_in_an_error_body_is_not_printed() {
+        let token = Token::new("s3cr3tT0KENvalue").unwrap();
+        let body = format!("{}Authorization: Bearer s3cr3tT0KENvalue", " ".repeat(4080));
+        let words = server_words(body.as_bytes(), Some(&token), false);
+        assert_eq!(words, ": Authorization: Bearer <redacted>");
+        // Cut by the read limit in the middle of the token.
+        let cut = &body.as_bytes()[..4080 + "Authorization: Bearer s3cr3t".len()];
+        let words = server_words(cut, Some(&token), true);
+        assert!(!words.contains("s3cr"), "{words}");
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub fn man_page() -> Vec<u8> {
     out.extend_from_slice(SETUP_SECTION.as_bytes());
     out.extend_from_slice(PROXY_SECTION.as_bytes());
     out.extend_from_slice(CONTROLLER_SECTION.as_bytes());
+    out.extend_from_slice(LIMITS_SECTION.as_bytes());
     out.extend_from_slice(exit_section().as_bytes());
     out.extend_from_slice(table_section("ENVIRONMENT", ENVIRONMENT).as_bytes());
     out.extend_from_slice(table_section("FILES", FILES).as_bytes());
@@ -228,6 +229,23 @@ database that a newer LXD has upgraded: the packages step is unchanged, the exit
 text as a WARN.
 "#;
 
+/// The limits on hostile input, and what `--root` confines.
+const LIMITS_SECTION: &str = r#".SH LIMITS
+Every input is at most 1 MiB, read in bounded memory: a larger
+\fB\-\-manager\-config\fR (file or \-) exits 65; a larger \fB\-\-token\-file\fR,
+\fB\-\-ca\-cert\fR or \fB\-\-config\fR exits 78; a larger controller body 76. A
+manager config nested deeper than a flat mapping is refused before it is
+parsed (65; 78 for the config file). An error message quotes at most 200
+characters of a value.
+.PP
+Under \fB\-\-root\fR every path is resolved inside the root, symlinks included:
+an absolute link /x means ROOT/x and .. stops at the root. Commands run with
+LC_ALL=C. Files are replaced through an unnamed temporary file, so a kill
+leaves no temporary file behind. \fBforwarding\fR and \fBlxc\-net\fR take the
+host lock when they have something to change, and every command exits 130 or
+143 on SIGINT or SIGTERM.
+"#;
+
 /// How to point the tool at a controller, with the config file and an example.
 const CONTROLLER_SECTION: &str = r#".SH CONTROLLER
 The manager config comes from \fB\-\-manager\-config\fR FILE when given, else from
@@ -243,7 +261,10 @@ is refused with a token unless the host is loopback. Redirects are not followed.
 Connection failures, timeouts, 429 and 5xx answers are retried with exponential
 backoff within \fB\-\-timeout\fR seconds in all (default 30), then exit 75;
 401 and 403 exit 77 at once; other answers exit 76; an untrusted certificate
-exits 78. The token never appears in output or logs.
+exits 78; a body that stops before its end is retried, then 75. A URL with
+user:password@ (the password is not repeated) or over 2048 bytes exits 78.
+The token never appears in output or logs, nor any piece of it that a
+server echoes back.
 .PP
 Precedence: flag, then environment variable, then the config file, then the
 default. The config file (\fB\-\-config\fR, default /etc/container\-init/config.yaml):

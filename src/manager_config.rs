@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::exit::{Exit, coded};
+use crate::limits::quote;
 use crate::proxy::ProxySettings;
 use crate::snap_channel::Channel;
 
@@ -65,7 +66,8 @@ impl ManagerConfig {
                 coded(
                     Exit::Data,
                     format!(
-                        "invalid manager config: {key}={value:?}: {why}; fix it on the controller or in --manager-config"
+                        "invalid manager config: {key}={}: {why}; fix it on the controller or in --manager-config",
+                        quote(value)
                     ),
                 )
             };
@@ -84,7 +86,7 @@ impl ManagerConfig {
                     {
                         return Err(coded(
                             Exit::Data,
-                            format!("invalid manager config: key {key:?} is not a plain name"),
+                            format!("invalid manager config: key {} is not a plain name", quote(key)),
                         ));
                     }
                     config
@@ -99,8 +101,12 @@ impl ManagerConfig {
     /// The tool's `namespace` setting wins over the controller's `name`.
     pub fn with_namespace(mut self, namespace: Option<&str>) -> anyhow::Result<ManagerConfig> {
         if let Some(ns) = namespace {
-            let name = identifier(ns)
-                .map_err(|why| coded(Exit::Config, format!("invalid namespace setting {ns:?}: {why}")))?;
+            let name = identifier(ns).map_err(|why| {
+                coded(
+                    Exit::Config,
+                    format!("invalid namespace setting {}: {why}", quote(ns)),
+                )
+            })?;
             self.name = Some(name);
         }
         Ok(self)

@@ -5,6 +5,8 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
+use crate::limits::quote;
+
 /// Linux's IFNAMSIZ less the terminating NUL.
 const MAX_IFNAME: usize = 15;
 
@@ -25,23 +27,25 @@ impl FromStr for BridgeName {
         }
         if s.len() > MAX_IFNAME {
             return Err(format!(
-                "bridge name {s:?} is {} bytes long; the kernel allows at most {MAX_IFNAME}",
+                "bridge name {} is {} bytes long; the kernel allows at most {MAX_IFNAME}",
+                quote(s),
                 s.len()
             ));
         }
         if s == "." || s == ".." {
-            return Err(format!("{s:?} is not a valid interface name"));
+            return Err(format!("{} is not a valid interface name", quote(s)));
         }
         if let Some(c) = s
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
         {
             return Err(format!(
-                "bridge name {s:?} contains {c:?}; use only letters, digits, '-', '_' and '.'"
+                "bridge name {} contains {c:?}; use only letters, digits, '-', '_' and '.'",
+                quote(s)
             ));
         }
         if s.starts_with('-') {
-            return Err(format!("bridge name {s:?} cannot start with '-'"));
+            return Err(format!("bridge name {} cannot start with '-'", quote(s)));
         }
         Ok(BridgeName(s.to_string()))
     }
@@ -62,7 +66,7 @@ impl BridgeName {
 /// An IPv4 address in dotted quad, parsed strictly (no leading zeros, which
 /// some tools read as octal).
 pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, String> {
-    Ipv4Addr::from_str(s).map_err(|_| format!("{s:?} is not an IPv4 address (like 10.0.3.1)"))
+    Ipv4Addr::from_str(s).map_err(|_| format!("{} is not an IPv4 address (like 10.0.3.1)", quote(s)))
 }
 
 /// An IPv4 network: an address with its host bits all zero, and a prefix
@@ -79,16 +83,17 @@ impl FromStr for Ipv4Net {
     fn from_str(s: &str) -> Result<Self, String> {
         let (addr, prefix) = s
             .split_once('/')
-            .ok_or_else(|| format!("{s:?} is not a network in CIDR form (like 10.0.3.0/24)"))?;
+            .ok_or_else(|| format!("{} is not a network in CIDR form (like 10.0.3.0/24)", quote(s)))?;
         let addr = parse_ipv4(addr)?;
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 2 {
             return Err(format!(
-                "{prefix:?} is not a prefix length; use a number from 8 to 30"
+                "{} is not a prefix length; use a number from 8 to 30",
+                quote(prefix)
             ));
         }
         let prefix: u8 = prefix
             .parse()
-            .map_err(|_| format!("{prefix:?} is not a prefix length"))?;
+            .map_err(|_| format!("{} is not a prefix length", quote(prefix)))?;
         Ipv4Net::new(addr, prefix)
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::exit::{Exit, coded};
-use crate::host::Host;
+use crate::host::{self, Host};
 use crate::secret::Token;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/container-init/config.yaml";
@@ -69,8 +69,9 @@ impl ConfigFile {
                 host.path(DEFAULT_CONFIG_PATH)
             }
         };
-        let text = crate::host::read_named(&path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        let text = host::read_named(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string()))
             .map_err(|e| {
                 coded(
                     Exit::Config,
@@ -93,6 +94,7 @@ impl ConfigFile {
         if text.trim().is_empty() {
             return Ok(ConfigFile::default());
         }
+        crate::yaml_shape::check_flat(text)?;
         serde_yaml::from_str(text).map_err(|e| match e.location() {
             Some(at) => format!("line {} column {}: {e}", at.line(), at.column()),
             None => e.to_string(),
@@ -204,8 +206,9 @@ impl Settings {
 }
 
 fn read_token_file(path: &Path) -> anyhow::Result<Token> {
-    let raw = crate::host::read_named(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    let raw = host::read_named(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string()))
         .map_err(|e| {
             coded(
                 Exit::Config,

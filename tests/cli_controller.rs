@@ -405,3 +405,95 @@ fn trace_logging_of_every_crate_does_not_leak_the_token() {
         run.stderr
     );
 }
+
+#[test]
+fn a_token_echoed_after_4080_spaces_is_not_printed_even_in_part() {
+    let echo = format!("{}Authorization: Bearer {TOKEN}", " ".repeat(4080));
+    let (run, _) = failing(401, &echo);
+    assert_eq!(run.code, Some(77), "{}", run.stderr);
+    assert!(!run.stderr.contains(&TOKEN[..6]), "{}", run.stderr);
+    assert!(run.stderr.contains("Bearer <redacted>"), "{}", run.stderr);
+}
+
+#[test]
+fn a_body_that_stops_mid_way_is_retried_then_75() {
+    let server = Server::start(
+        true,
+        vec![Reply::CutShort(200, br#"{"config": {"name": "#.to_vec())],
+    );
+    let tok = token_file();
+    let mut a = with_ca(&server, &tok);
+    a.extend(["--timeout".into(), "2".into()]);
+    let run = show(&args(&a), &[]);
+    assert_eq!(run.code, Some(75), "{}", run.stderr);
+    assert!(server.heads().len() >= 2, "not retried: {}", run.stderr);
+    assert!(run.stderr.contains("stopped before its end"), "{}", run.stderr);
+}
+
+/// `manager-config show` against `url`, signalled once it has tried and
+/// failed (or started) the first request.
+fn signalled_while_fetching(url: &str, signal: i32) -> (Option<i32>, String, String, Duration) {
+    let root = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("container-init"))
+        .arg("--root")
+        .arg(root.path())
+        .args([
+            "-v",
+            "--output",
+            "json",
+            "manager-config",
+            "show",
+            "lxd",
+            "--timeout",
+            "20",
+        ])
+        .args(["--controller", url])
+        .args(["--ca-cert", &pki().ca_cert().display().to_string()])
+        .env("CONTAINER_INIT_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let sent = Instant::now();
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        sent.elapsed(),
+    )
+}
+
+#[test]
+fn sigint_during_the_retries_and_sigterm_during_a_request_stop_the_fetch() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (code, stdout, stderr, took) = signalled_while_fetching(&format!("https://127.0.0.1:{port}"), 2);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?} after SIGINT: {stderr}"
+    );
+    assert_one_error_line(&stderr);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["exit_code"], 130);
+
+    let server = Server::start(true, vec![Reply::Hang]);
+    let (code, _, stderr, took) = signalled_while_fetching(&server.url(), 15);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?} after SIGTERM: {stderr}"
+    );
+    assert_one_error_line(&stderr);
+}

@@ -212,7 +212,10 @@ fn an_unwritable_etc_default_is_73_and_nothing_is_half_written() {
     let err = stderr_of(&out);
     assert_one_error_line(&err);
     assert!(err.starts_with("error: cannot write "), "{err}");
-    assert_eq!(snapshot(root.path()), before);
+    // Only the host lock, taken before the write, is new.
+    let mut after = snapshot(root.path());
+    after.retain(|path, _| !path.contains("/run"));
+    assert_eq!(after, before);
 }
 
 #[test]

@@ -353,8 +353,8 @@ fn a_stale_dhcp_range_is_unset_when_the_bridge_gets_a_new_address() {
         run.commands[..5],
         [
             "lxc query /1.0/networks/lxdbr0",
-            "ip -4 -o addr show",
-            "ip -4 route show table all",
+            "ip -j -4 addr show",
+            "ip -j -4 route show table all",
             "lxc network unset lxdbr0 ipv4.dhcp.ranges",
             "lxc network set lxdbr0 ipv4.address=10.147.2.1/24",
         ],

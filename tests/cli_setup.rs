@@ -39,8 +39,8 @@ lxc query /1.0/networks/lxdbr0
 start-stop-daemon --start --quiet --background --make-pidfile --pidfile /run/lxd.pid --name lxd --startas /usr/bin/lxd -- --group lxd --logfile=/var/log/lxd/lxd.log
 lxd waitready --timeout=120
 lxc query /1.0/networks/lxdbr0
-ip -4 -o addr show
-ip -4 route show table all
+ip -j -4 addr show
+ip -j -4 route show table all
 lxc network create lxdbr0 ipv4.address=10.147.2.1/24 ipv4.nat=true ipv6.address=none
 lxc query /1.0/storage-pools/default
 lxc storage create default dir
@@ -584,7 +584,7 @@ fn dry_run_shows_the_plan_and_changes_nothing() {
     // Only questions were asked.
     for cmd in &run.commands {
         assert!(
-            cmd.starts_with("apt-cache ") || cmd.starts_with("lxc query ") || cmd.starts_with("ip -4 "),
+            cmd.starts_with("apt-cache ") || cmd.starts_with("lxc query ") || cmd.starts_with("ip -j -4 "),
             "a dry run ran {cmd}: {run}"
         );
     }
@@ -649,4 +649,81 @@ fn ubuntu_lxc_and_kvm_come_from_apt_under_systemd_and_converge() {
             "{ty}: {again}"
         );
     }
+}
+
+#[test]
+fn a_held_package_counts_as_installed() {
+    let host = FakeHost::new(DEBIAN_12);
+    assert_eq!(host.run(&["setup", "lxd"]).code, Some(0));
+    // `apt-mark hold lxd` changes only the first word of its status.
+    let status = host.read("var/lib/dpkg/status");
+    let held = status.replace(
+        "Package: lxd\nStatus: install ok installed",
+        "Package: lxd\nStatus: hold ok installed",
+    );
+    assert_ne!(held, status, "the fake wrote lxd's status differently: {status}");
+    host.write("var/lib/dpkg/status", &held);
+    let converged = json_run(&host, &["--check", "setup", "lxd"]);
+    assert_eq!(converged.code, Some(0), "{converged}");
+    assert_eq!(converged.status_of("packages"), "unchanged");
+    assert!(
+        !converged.commands.iter().any(|c| c.starts_with("apt-")),
+        "{converged}"
+    );
+}
+
+#[test]
+fn a_caller_locale_does_not_reach_the_tools() {
+    // The fakes refuse to run without LC_ALL=C, as a translated tool would
+    // answer in words the tool does not parse.
+    let host = FakeHost::new(DEBIAN_12);
+    let env = [("LC_ALL", "de_DE.UTF-8"), ("LANG", "de_DE.UTF-8")];
+    let first = host.run_with_env(&["setup", "lxd"], &env);
+    assert_eq!(first.code, Some(0), "{first}");
+    let second = host.run_with_env(&["--check", "setup", "lxd"], &env);
+    assert_eq!(second.code, Some(0), "{second}");
+}
+
+/// Whether this machine can show the difference a locale makes: the German
+/// locale is generated (.ci/run does it) and apt knows the LXD packages.
+fn german_apt_available() -> Result<(), String> {
+    let locales = std::process::Command::new("locale")
+        .arg("-a")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !String::from_utf8_lossy(&locales.stdout).contains("de_DE.utf8") {
+        return Err("the de_DE.UTF-8 locale is not generated (locale-gen)".into());
+    }
+    let policy = std::process::Command::new("apt-cache")
+        .args(["policy", "lxd", "dnsmasq-base", "nftables"])
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if String::from_utf8_lossy(&policy.stdout).contains("Candidate: (none)") {
+        return Err("apt has no candidate for lxd here (apt-get update)".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn a_real_apt_cache_answers_in_english_whatever_the_callers_locale() {
+    if let Err(why) = german_apt_available() {
+        assert!(
+            std::env::var_os("CONTAINER_INIT_SYSTEM_TESTS").is_none(),
+            "cannot run: {why}"
+        );
+        eprintln!("skipped: {why}");
+        return;
+    }
+    // The real apt-cache translates "Candidate:" under de_DE.UTF-8; read
+    // in German, every package would lack a candidate.
+    let host = FakeHost::new(DEBIAN_12);
+    host.use_real("apt-cache", std::path::Path::new("/usr/bin/apt-cache"));
+    let run = host.run_with_env(
+        &["--output", "json", "setup", "lxd"],
+        &[("LC_ALL", "de_DE.UTF-8")],
+    );
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(!run.commands.iter().any(|c| c == "apt-get update"), "{run}");
+    assert!(run.commands.iter().any(|c| c.starts_with(APT_INSTALL)), "{run}");
 }

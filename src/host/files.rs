@@ -1,12 +1,21 @@
 //! Atomic file writes that skip identical content, and the kernel's
 //! `/proc/sys` knobs, which are written in place because they are not files.
+//!
+//! A write leaves nothing behind even when the process is killed: the new
+//! content goes into an unnamed file (`O_TMPFILE`) in the target's directory,
+//! which vanishes with a kill; it gets a name only for the rename that puts
+//! it in place. Where a file system has no `O_TMPFILE`, the temporary file is
+//! named from the start. Either way, a name that a killed run left behind
+//! (`.<file>.container-init-<pid>.tmp`) is removed by the next write there.
 
-use std::fs::{self, File};
+use std::ffi::{CString, OsStr};
+use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
 
-use atomicwrites::{AllowOverwrite, AtomicFile};
 use similar::TextDiff;
 
 use super::{Host, Mode};
@@ -85,6 +94,13 @@ impl Host {
     pub fn write_proc(&self, absolute: &str, value: &str) -> anyhow::Result<()> {
         let path = self.path(absolute);
         log::info!("setting {} to {value}", path.display());
+        if self.root() != Path::new("/") && !is_procfs(&path) {
+            // Under --root, a plain file stands for the knob: replace it whole,
+            // so that a kill cannot leave it truncated.
+            let mode = fs::metadata(&path).map(|m| m.mode() & 0o7777).unwrap_or(0o644);
+            return write_atomically(&path, format!("{value}\n").as_bytes(), mode)
+                .map_err(|e| write_error(&path, e));
+        }
         let mut file = fs::OpenOptions::new()
             .write(true)
             .truncate(true)
@@ -100,32 +116,155 @@ fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<(
     if !dir.exists() {
         fs::create_dir_all(dir)?;
     }
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "the path has no file name"))?;
+    sweep_leftovers(dir, name);
     // A replaced file keeps its owner; a new one belongs to whoever runs us.
     let owner = fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
-    AtomicFile::new(path, AllowOverwrite)
-        .write(|f: &mut File| {
-            f.set_permissions(fs::Permissions::from_mode(mode))?;
-            if let Some((uid, gid)) = owner {
-                // Only root can give a file away; anyone else keeps their own.
-                let _ = std::os::unix::fs::fchown(&*f, Some(uid), Some(gid));
+    let fill = |f: &mut File| -> std::io::Result<()> {
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        if let Some((uid, gid)) = owner {
+            // Only root can give a file away; anyone else keeps their own.
+            let _ = std::os::unix::fs::fchown(&*f, Some(uid), Some(gid));
+        }
+        f.write_all(content)?;
+        f.sync_all()
+    };
+    let temp = temp_path(dir, name, std::process::id());
+    match OpenOptions::new()
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir)
+    {
+        Ok(mut unnamed) => {
+            fill(&mut unnamed)?;
+            link_unnamed(&unnamed, &temp)?;
+        }
+        Err(e) if tmpfile_unsupported(&e) => {
+            let mut named = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temp)?;
+            if let Err(e) = fill(&mut named) {
+                let _ = fs::remove_file(&temp);
+                return Err(e);
             }
-            f.write_all(content)
-        })
-        .map_err(|e| match e {
-            atomicwrites::Error::Internal(e) | atomicwrites::Error::User(e) => e,
-        })
+        }
+        Err(e) => return Err(e),
+    }
+    if let Err(e) = fs::rename(&temp, path) {
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
+    // The rename itself must survive a crash, not only the content.
+    File::open(dir)?.sync_all()
 }
 
-/// A file the operator named (`--manager-config`, `--token-file`,
-/// `--ca-cert`, `--config`), read as given rather than under `--root`; `-` is
-/// standard input.
-pub fn read_named(path: &Path) -> std::io::Result<Vec<u8>> {
-    if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
-        return Ok(bytes);
+fn tmpfile_unsupported(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOENT)
+    )
+}
+
+/// `.<name>.container-init-<pid>.tmp` beside the target.
+fn temp_path(dir: &Path, name: &OsStr, pid: u32) -> PathBuf {
+    let mut temp = std::ffi::OsString::from(".");
+    temp.push(name);
+    temp.push(format!(".container-init-{pid}.tmp"));
+    dir.join(temp)
+}
+
+/// Give the unnamed file a name. `AT_EMPTY_PATH` needs CAP_DAC_READ_SEARCH;
+/// without it the file is linked through its `/proc/self/fd` entry.
+fn link_unnamed(file: &File, to: &Path) -> std::io::Result<()> {
+    let to = CString::new(to.as_os_str().as_bytes())?;
+    let empty = c"";
+    // SAFETY: both strings are NUL-terminated and outlive the calls; the fd is open.
+    let linked = unsafe {
+        libc::linkat(
+            file.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    if linked == 0 {
+        return Ok(());
     }
-    fs::read(path)
+    let by_proc = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    // SAFETY: as above.
+    let linked = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            by_proc.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if linked == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Remove the temporary files of earlier writes of `name` whose process is
+/// gone (killed between naming the file and renaming it).
+fn sweep_leftovers(dir: &Path, name: &OsStr) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.extend_from_slice(b".container-init-");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .as_bytes()
+            .strip_prefix(prefix.as_slice())
+            .and_then(|rest| rest.strip_suffix(b".tmp"))
+            .and_then(|pid| std::str::from_utf8(pid).ok())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && process_alive(pid) {
+            continue;
+        }
+        log::info!(
+            "removing {}, left by an interrupted write",
+            entry.path().display()
+        );
+        let _ = fs::remove_file(entry.path());
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only asks whether the process exists.
+    let answer = unsafe { libc::kill(pid, 0) };
+    answer == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether `path` is on procfs, where a knob is written in place.
+fn is_procfs(path: &Path) -> bool {
+    const PROC_SUPER_MAGIC: libc::c_long = 0x9fa0;
+    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs fills the zeroed struct it is given; the path is NUL-terminated.
+    unsafe {
+        let mut info: libc::statfs = std::mem::zeroed();
+        libc::statfs(c_path.as_ptr(), &mut info) == 0 && info.f_type as libc::c_long == PROC_SUPER_MAGIC
+    }
 }
 
 /// The contract's error for a file that could not be written: 77 when it is a
@@ -222,6 +361,36 @@ mod tests {
             fs::read_to_string(dir.path().join("etc")).unwrap(),
             "not a directory"
         );
+    }
+
+    #[test]
+    fn a_write_removes_what_a_killed_write_left_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc");
+        fs::create_dir_all(&etc).unwrap();
+        // A process that no longer exists (pid_max is below 2^22).
+        let stale = temp_path(&etc, OsStr::new("x.conf"), 4_194_303);
+        fs::write(&stale, "half").unwrap();
+        let h = host(dir.path(), Mode::Apply);
+        h.write_file("/etc/x.conf", b"a\n", 0o644).unwrap();
+        let names: Vec<_> = fs::read_dir(&etc)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["x.conf"]);
+    }
+
+    #[test]
+    fn a_proc_file_under_root_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let knob = dir.path().join("proc/sys/net/ipv4/ip_forward");
+        fs::create_dir_all(knob.parent().unwrap()).unwrap();
+        fs::write(&knob, "0\n").unwrap();
+        let inode = fs::metadata(&knob).unwrap().ino();
+        let h = host(dir.path(), Mode::Apply);
+        h.write_proc("/proc/sys/net/ipv4/ip_forward", "1").unwrap();
+        assert_eq!(fs::read_to_string(&knob).unwrap(), "1\n");
+        assert_ne!(fs::metadata(&knob).unwrap().ino(), inode, "written in place");
     }
 
     #[test]

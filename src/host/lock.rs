@@ -14,6 +14,16 @@ pub const LOCK_PATH: &str = "/run/lock/container-init.lock";
 /// How often a held lock is tried again.
 const POLL: Duration = Duration::from_millis(100);
 
+/// `start + timeout`, or a century from `start` when the sum has no
+/// `Instant` (`--lock-timeout 18446744073709551615` means "wait forever").
+pub fn deadline_after(start: Instant, timeout: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    start
+        .checked_add(timeout)
+        .or_else(|| start.checked_add(CENTURY))
+        .unwrap_or(start)
+}
+
 pub struct HostLock {
     lock: RwLock<File>,
     shown: String,
@@ -48,7 +58,7 @@ impl HostLock {
     /// It is held until the [`HeldLock`] is dropped, or the process exits.
     pub fn acquire(mut self, timeout: Duration) -> anyhow::Result<HeldLock> {
         let started = Instant::now();
-        let deadline = started + timeout;
+        let deadline = deadline_after(started, timeout);
         let mut logged = false;
         // The borrow checker cannot see that a failed `try_write` releases its
         // borrow, so the loop asks first and takes the guard once it is free.
@@ -112,6 +122,17 @@ mod tests {
 
         drop(held);
         assert!(HostLock::open(&host).unwrap().acquire(Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn the_largest_timeout_is_a_deadline_far_away() {
+        let now = Instant::now();
+        let far = deadline_after(now, Duration::from_secs(u64::MAX));
+        assert!(far > now + Duration::from_secs(365 * 24 * 3600));
+        assert_eq!(
+            deadline_after(now, Duration::from_secs(3)),
+            now + Duration::from_secs(3)
+        );
     }
 
     #[test]

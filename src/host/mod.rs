@@ -9,8 +9,10 @@
 )]
 
 mod files;
+mod input;
 mod lock;
 pub mod os_release;
+mod root;
 mod runner;
 
 use std::io::ErrorKind;
@@ -18,8 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub use files::{FileChange, read_named, write_error};
-pub use lock::{HeldLock, HostLock, LOCK_PATH};
+pub use files::{FileChange, write_error};
+pub use input::read_named;
+pub use lock::{HeldLock, HostLock, LOCK_PATH, deadline_after};
 pub use runner::{CommandLine, Output, RUNTIME_PATH, Ran, TimeLimit, command_failed, is_not_installed};
 
 use crate::exit::{Exit, coded};
@@ -109,10 +112,15 @@ impl Host {
         &self.root
     }
 
-    /// An absolute host path (`/etc/...`) as seen under `--root`.
+    /// An absolute host path (`/etc/...`) as seen under `--root`: resolved
+    /// inside the root, symlinks included, so that nothing is read or written
+    /// outside it. With no `--root` the kernel resolves paths as it always does.
     pub fn path(&self, absolute: &str) -> PathBuf {
         debug_assert!(absolute.starts_with('/'), "{absolute} is not absolute");
-        self.root.join(absolute.trim_start_matches('/'))
+        if self.root == Path::new("/") {
+            return PathBuf::from(absolute);
+        }
+        root::resolve_in_root(&self.root, absolute)
     }
 
     /// A file's content, or `None` when it does not exist.

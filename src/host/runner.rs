@@ -119,12 +119,17 @@ impl CommandLine {
     }
 
     fn expression(&self, host: &Host) -> anyhow::Result<duct::Expression> {
+        // Every tool speaks untranslated C: its output is parsed, and its
+        // messages are matched (apt's lock errors); a caller's locale must not
+        // change what they say. Runtime commands get it with the rest of
+        // their fixed environment.
         let mut expr = duct::cmd(&self.program, &self.args);
         if self.runtime_env {
             let mut env = host.runtime_env()?;
             env.extend(self.env.iter().cloned());
             expr = expr.full_env(env);
         } else {
+            expr = expr.env("LC_ALL", "C");
             for (k, v) in &self.env {
                 expr = expr.env(k, v);
             }
@@ -395,6 +400,13 @@ mod tests {
             .query(&CommandLine::new("printf").args(["%s|", "$(id)", "a;b", "c d"]))
             .unwrap();
         assert_eq!(out.stdout, "$(id)|a;b|c d|");
+    }
+
+    #[test]
+    fn commands_run_in_the_c_locale() {
+        let host = Host::new("/", Mode::Apply);
+        let out = host.query(&CommandLine::new("printenv").arg("LC_ALL")).unwrap();
+        assert_eq!(out.stdout, "C\n");
     }
 
     #[test]

@@ -366,8 +366,7 @@ pub fn shown(value: &str) -> String {
     if value.contains('@') {
         "(value not shown: it may hold a password)".to_string()
     } else {
-        let cut: String = value.chars().take(200).collect();
-        format!("{cut:?}")
+        crate::limits::quote(value)
     }
 }
 

@@ -35,8 +35,9 @@ impl Distro {
             Err(coded(
                 Exit::Unavailable,
                 format!(
-                    "{name} (ID={:?}) is not supported; container-init supports Debian and Ubuntu",
-                    os.id
+                    "{} (ID={}) is not supported; container-init supports Debian and Ubuntu",
+                    crate::limits::cut(name),
+                    crate::limits::quote(&os.id)
                 ),
             ))
         }

@@ -17,7 +17,7 @@ use crate::container_type::ContainerType;
 use crate::exit::{Exit, coded};
 use crate::forwarding::{self, Forwarding};
 use crate::host::os_release::OsRelease;
-use crate::host::{Host, HostLock, LOCK_PATH};
+use crate::host::{Host, HostLock, LOCK_PATH, deadline_after};
 use crate::lxc_net::{self, LxcNet, Request};
 use crate::proxy::{self, ProxySettings};
 use crate::report::{Outcome, Report, Status};
@@ -155,7 +155,7 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
         Ok(Outcome::new(Status::Unchanged, detail).with_value(Some(held)))
     })?;
     // apt's lock waits share the same budget as ours.
-    let lock_deadline = lock_started + opts.lock_timeout;
+    let lock_deadline = deadline_after(lock_started, opts.lock_timeout);
 
     if ty == ContainerType::Kvm {
         // Before anything is installed: a host that cannot run KVM guests

@@ -311,6 +311,8 @@ fn with_dpkg_lock(host: &Host, cmd: &CommandLine, lock_deadline: Instant) -> any
     }
 }
 
+/// apt's words for a held dpkg lock. The runner starts every command with
+/// `LC_ALL=C`, so these are never translated.
 fn is_lock_error(err: &anyhow::Error) -> bool {
     let text = err.to_string();
     text.contains("Could not get lock")
@@ -441,12 +443,20 @@ mod tests {
             dir.path().join("var/lib/dpkg/status"),
             "Package: lxc\nStatus: install ok installed\nVersion: 1\n\n\
              Package: lxd\nStatus: deinstall ok config-files\n\n\
-             Package: dnsmasq-base\nStatus: install ok installed\n",
+             Package: dnsmasq-base\nStatus: install ok installed\n\n\
+             Package: qemu-held\nStatus: hold ok installed\n\n\
+             Package: half\nStatus: install ok half-configured\n",
         )
         .unwrap();
         let host = Host::new(dir.path(), Mode::Apply);
         assert_eq!(
-            missing_debs(&host, &["lxc", "lxd", "dnsmasq-base", "qemu"]).unwrap(),
+            missing_debs(
+                &host,
+                &["lxc", "lxd", "dnsmasq-base", "qemu", "qemu-held", "half"]
+            )
+            .unwrap(),
+            // A half-configured package is not to be installed again: the
+            // dpkg recovery before the install finishes it.
             ["lxd", "qemu"]
         );
     }

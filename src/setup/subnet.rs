@@ -3,55 +3,79 @@
 //! ("Failed to automatically find an unused IPv4 subnet"); this looks only at
 //! the host's addresses and routes and sends nothing on the network.
 
+use serde::Deserialize;
+
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host};
 use crate::net::Ipv4Net;
 
 /// Networks already in use: every IPv4 address's network and every route
-/// other than the default one.
+/// other than the default one, from iproute2's JSON (`ip -j`), not its text.
 pub fn used_networks(host: &Host) -> anyhow::Result<Vec<Ipv4Net>> {
-    let addrs = host.query(&CommandLine::new("ip").args(["-4", "-o", "addr", "show"]))?;
-    let routes = host.query(&CommandLine::new("ip").args(["-4", "route", "show", "table", "all"]))?;
-    Ok(parse_used(&addrs.stdout, &routes.stdout))
+    let addrs = host.query(&CommandLine::new("ip").args(["-j", "-4", "addr", "show"]))?;
+    let routes = host.query(&CommandLine::new("ip").args(["-j", "-4", "route", "show", "table", "all"]))?;
+    parse_used(&addrs.stdout, &routes.stdout).map_err(|why| {
+        coded(
+            Exit::Os,
+            format!("cannot read the output of `ip -j`: {why}; is iproute2 recent enough for -j?"),
+        )
+    })
 }
 
-pub fn parse_used(addr_output: &str, route_output: &str) -> Vec<Ipv4Net> {
+#[derive(Deserialize)]
+struct Link {
+    #[serde(default)]
+    addr_info: Vec<AddrInfo>,
+}
+
+#[derive(Deserialize)]
+struct AddrInfo {
+    family: Option<String>,
+    local: Option<String>,
+    prefixlen: Option<u8>,
+}
+
+#[derive(Deserialize)]
+struct Route {
+    dst: Option<String>,
+}
+
+pub fn parse_used(addr_json: &str, route_json: &str) -> Result<Vec<Ipv4Net>, String> {
+    let links: Vec<Link> = parse_json(addr_json)?;
+    let routes: Vec<Route> = parse_json(route_json)?;
     let mut used = Vec::new();
-    for line in addr_output.lines() {
-        // "2: eth0    inet 10.0.2.15/24 brd ... scope global eth0"
-        let mut words = line.split_whitespace();
-        if words.any(|w| w == "inet")
-            && let Some(cidr) = words.next()
-            && let Some(net) = network_of(cidr)
+    for info in links.iter().flat_map(|l| &l.addr_info) {
+        if info.family.as_deref() != Some("inet") {
+            continue;
+        }
+        if let (Some(local), Some(prefix)) = (&info.local, info.prefixlen)
+            && let Some(net) = network_of(&format!("{local}/{prefix}"))
         {
             used.push(net);
         }
     }
-    for line in route_output.lines() {
-        let mut words = line.split_whitespace();
-        let mut first = words.next();
-        // "local 10.0.0.1 dev ...", "broadcast ...", "unreachable 10.9.0.0/16"
-        if matches!(
-            first,
-            Some("local" | "broadcast" | "unreachable" | "blackhole" | "prohibit" | "unicast" | "throw")
-        ) {
-            first = words.next();
+    for dst in routes.iter().filter_map(|r| r.dst.as_deref()) {
+        if dst == "default" {
+            continue;
         }
-        match first {
-            None | Some("default") => {}
-            Some(dest) => {
-                let dest = if dest.contains('/') {
-                    dest.to_string()
-                } else {
-                    format!("{dest}/32")
-                };
-                if let Some(net) = network_of(&dest) {
-                    used.push(net);
-                }
-            }
+        let dst = if dst.contains('/') {
+            dst.to_string()
+        } else {
+            format!("{dst}/32")
+        };
+        if let Some(net) = network_of(&dst) {
+            used.push(net);
         }
     }
-    used
+    Ok(used)
+}
+
+/// `ip -j` prints nothing at all when there is nothing to list.
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 /// The network of an `address/prefix`, any prefix (a /32 host route too).
@@ -92,19 +116,26 @@ pub fn free_bridge_subnet(used: &[Ipv4Net]) -> anyhow::Result<Ipv4Net> {
 mod tests {
     use super::*;
 
-    const ADDRS: &str = "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n\
-                         2: eth0    inet 10.147.0.7/20 brd 10.147.15.255 scope global eth0\n";
-    const ROUTES: &str = "default via 10.147.0.1 dev eth0\n\
-                          10.147.16.0/24 dev tun0 scope link\n\
-                          10.147.17.5 via 10.147.0.1 dev eth0\n\
-                          local 127.0.0.1 dev lo table local proto kernel scope host src 127.0.0.1\n";
+    const ADDRS: &str = r#"[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},
+        {"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet","local":"10.147.0.7","prefixlen":20,"broadcast":"10.147.15.255"}]},
+        {"ifindex":3,"ifname":"eth1","addr_info":[]}]"#;
+    const ROUTES: &str = r#"[{"dst":"default","gateway":"10.147.0.1","dev":"eth0","flags":[]},
+        {"dst":"10.147.16.0/24","dev":"tun0","scope":"link","flags":[]},
+        {"dst":"10.147.17.5","gateway":"10.147.0.1","dev":"eth0","flags":[]},
+        {"type":"local","dst":"127.0.0.1","dev":"lo","table":"local","flags":[]}]"#;
 
     #[test]
     fn skips_addresses_and_routes_but_not_the_default_route() {
-        let used = parse_used(ADDRS, ROUTES);
+        let used = parse_used(ADDRS, ROUTES).unwrap();
         let free = free_bridge_subnet(&used).unwrap();
         // 10.147.0.0/20 covers .0-.15; .16 is routed; .17.5 is a host route.
         assert_eq!(free.to_string(), "10.147.18.0/24");
+    }
+
+    #[test]
+    fn nothing_to_list_is_an_empty_answer() {
+        assert_eq!(parse_used("", "\n").unwrap(), Vec::new());
+        assert!(parse_used("1: lo inet 127.0.0.1/8", "").is_err());
     }
 
     #[test]
@@ -114,7 +145,11 @@ mod tests {
 
     #[test]
     fn a_host_using_all_of_10_slash_8_cannot_have_one() {
-        let used = parse_used("2: eth0 inet 10.1.2.3/8 scope global eth0\n", "");
+        let used = parse_used(
+            r#"[{"ifname":"eth0","addr_info":[{"family":"inet","local":"10.1.2.3","prefixlen":8}]}]"#,
+            "",
+        )
+        .unwrap();
         assert!(free_bridge_subnet(&used).is_err());
     }
 }

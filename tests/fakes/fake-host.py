@@ -20,7 +20,7 @@ state.json keys, all optional:
   dpkg_locked_until  epoch seconds: apt-get says the dpkg lock is held until then
   fail             a command-line prefix: that command fails with exit 1
   hang             a command-line prefix: that command hangs (a SIGSTOPped daemon)
-  addrs, routes    what `ip -4 -o addr show` / `ip -4 route show table all` print
+  addrs, routes    what `ip -j -4 addr show` / `ip -j -4 route show table all` print (JSON)
   snap_config      {"proxy.http": ...}: `snap set system` options
   server_config    {"core.proxy_http": ...}: LXD's server config (`lxc config set`)
   incus_server_config  the same for Incus (`incus config set`)
@@ -56,8 +56,14 @@ STATE_FILE = os.path.join(STATE_DIR, "state.json")
 RECORDED_ENV = ["PATH", "HOME", "LC_ALL", "LXD_DIR", "LXD_CONF", "INCUS_DIR", "INCUS_CONF", "LIBVIRT_DEFAULT_URI"]
 SYSTEM_LXD_DIR = "/var/lib/lxd"
 
-ADDRS = "1: lo    inet 127.0.0.1/8 scope host lo\n2: eth0    inet 10.147.0.5/24 brd 10.147.0.255 scope global eth0\n"
-ROUTES = "default via 10.147.0.1 dev eth0\n10.147.1.0/24 dev tun0 scope link\n"
+ADDRS = [
+    {"ifindex": 1, "ifname": "lo", "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]},
+    {"ifindex": 2, "ifname": "eth0", "addr_info": [{"family": "inet", "local": "10.147.0.5", "prefixlen": 24}]},
+]
+ROUTES = [
+    {"dst": "default", "gateway": "10.147.0.1", "dev": "eth0", "flags": []},
+    {"dst": "10.147.1.0/24", "dev": "tun0", "scope": "link", "flags": []},
+]
 
 
 def load():
@@ -454,10 +460,10 @@ def virsh(state, args):
 
 
 def ip(state, args):
-    if args == ["-4", "-o", "addr", "show"]:
-        sys.stdout.write(state.get("addrs", ADDRS))
-    elif args == ["-4", "route", "show", "table", "all"]:
-        sys.stdout.write(state.get("routes", ROUTES))
+    if args == ["-j", "-4", "addr", "show"]:
+        print(json.dumps(state.get("addrs", ADDRS)))
+    elif args == ["-j", "-4", "route", "show", "table", "all"]:
+        print(json.dumps(state.get("routes", ROUTES)))
     else:
         fail("the fake ip does not know " + shlex.join(args))
 
@@ -507,6 +513,9 @@ def main():
     with open(os.path.join(STATE_DIR, "env.jsonl"), "a") as f:
         env = {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}
         f.write(json.dumps({"command": line, "env": env}) + "\n")
+    if os.environ.get("LC_ALL") != "C":
+        # A translated tool says "Aktiv:" where the tool parses "Active:".
+        fail(f"{name}: run without LC_ALL=C (the fake refuses)", 2)
     state = load()
     prefix = state.get("fail")
     if prefix and line.startswith(prefix):

@@ -143,6 +143,14 @@ impl FakeHost {
         fs::read_to_string(self.path(relative)).unwrap_or_default()
     }
 
+    /// `tool` is the real one on this machine, not the fake (read-only
+    /// queries only, such as `apt-cache policy`).
+    pub fn use_real(&self, tool: &str, real: &Path) {
+        let link = self.bin.path().join(tool);
+        fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(real, link).unwrap();
+    }
+
     /// systemd runs this host (it creates this directory when it boots one).
     pub fn with_systemd(self) -> FakeHost {
         fs::create_dir_all(self.path("run/systemd/system")).unwrap();

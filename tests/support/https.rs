@@ -19,6 +19,9 @@ pub enum Reply {
     With(u16, Vec<(String, String)>, Vec<u8>),
     /// Read the request and never answer (until the client gives up).
     Hang,
+    /// Status and a body that stops after these bytes, though its
+    /// Content-Length promises more.
+    CutShort(u16, Vec<u8>),
 }
 
 pub fn json(status: u16, body: &str) -> Reply {
@@ -181,6 +184,15 @@ fn handle(
         Reply::Hang => {
             thread::sleep(Duration::from_secs(120));
             Ok(())
+        }
+        Reply::CutShort(status, body) => {
+            let head = format!(
+                "HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+                body.len() * 2 + 100
+            );
+            stream.write_all(head.as_bytes())?;
+            stream.write_all(&body)?;
+            stream.flush()
         }
         Reply::With(status, headers, body) => {
             let mut out = format!(
