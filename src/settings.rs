@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::exit::{Exit, coded};
 use crate::host::Host;
+use crate::net::BridgeAddress;
 use crate::secret::Token;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/container-init/config.yaml";
@@ -23,6 +24,8 @@ pub struct ConfigFile {
     pub machine: Option<StringOrNumber>,
     pub namespace: Option<String>,
     pub address_allocation: Option<bool>,
+    /// The bridge's address instead of the first free /24.
+    pub bridge_subnet: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,6 +126,9 @@ pub struct Settings {
     pub controller: Option<ControllerSettings>,
     pub namespace: Option<String>,
     pub address_allocation: bool,
+    /// `bridge-subnet`: validated here; its overlap with the host's networks
+    /// is for the step that creates the bridge to refuse (65).
+    pub bridge_subnet: Option<BridgeAddress>,
 }
 
 impl Settings {
@@ -167,7 +173,20 @@ impl Settings {
                 None
             }
         };
+        let bridge_subnet = file
+            .bridge_subnet
+            .as_deref()
+            .map(|text| {
+                text.parse::<BridgeAddress>().map_err(|why| {
+                    coded(
+                        Exit::Config,
+                        format!("bridge-subnet in the config file: {why}"),
+                    )
+                })
+            })
+            .transpose()?;
         Ok(Settings {
+            bridge_subnet,
             controller,
             namespace: flags.namespace.clone().or(file.namespace),
             address_allocation: flags
@@ -224,6 +243,17 @@ mod tests {
                 .into_string(),
             "7"
         );
+    }
+
+    #[test]
+    fn bridge_subnet_is_validated_as_a_config_error() {
+        let ok = ConfigFile::parse("bridge-subnet: 172.20.0.1/24\n").unwrap();
+        let s = Settings::resolve(&Overrides::default(), ok, None).unwrap();
+        assert_eq!(s.bridge_subnet.unwrap().to_string(), "172.20.0.1/24");
+        let bad = ConfigFile::parse("bridge-subnet: \"10.0.0.0/24\\nx\"\n").unwrap();
+        let err = Settings::resolve(&Overrides::default(), bad, None).unwrap_err();
+        assert_eq!(exit_for(&err), Exit::Config);
+        assert!(err.to_string().contains("bridge-subnet"), "{err}");
     }
 
     #[test]
