@@ -13,8 +13,8 @@ use crate::net::{BridgeName, Ipv4Net, parse_ipv4};
 #[command(
     name = "container-init",
     version,
-    about = "Prepare this Linux host to run LXC, LXD or KVM containers",
-    long_about = "Prepare this Linux host to run LXC, LXD or KVM containers.\n\n\
+    about = "Prepare this Linux host to run LXC, LXD, Incus or KVM containers",
+    long_about = "Prepare this Linux host to run LXC, LXD, Incus or KVM containers.\n\n\
         Each command converges the host to what is wanted and reports every step as \
         unchanged, changed, would-change, skipped or failed. Running a command twice is \
         safe: the second run changes nothing and says so.",

@@ -95,6 +95,29 @@ impl Host {
     pub fn exists(&self, absolute: &str) -> bool {
         self.path(absolute).exists()
     }
+
+    /// The names in a directory, sorted; none when it does not exist.
+    pub fn list_dir(&self, absolute: &str) -> anyhow::Result<Vec<String>> {
+        let path = self.path(absolute);
+        let entries = match std::fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                return Ok(Vec::new());
+            }
+            Err(e) => {
+                return Err(coded(
+                    Exit::Os,
+                    format!("cannot list {}: {e}; run as root, or check the directory", path.display()),
+                ));
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
 }
 
 impl Host {

@@ -1,6 +1,7 @@
 //! `setup <type>`: the whole host preparation, in the contract's order.
 //! Every step reads the host first and changes only what differs.
 
+pub mod apt_source;
 pub mod distro;
 pub mod kvm;
 pub mod lxc;
@@ -123,18 +124,20 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     }
 
     let distro = report.run_step("packages", || {
-        let distro = Distro::detect(&OsRelease::read(host)?)?;
+        let os = OsRelease::read(host)?;
+        let distro = Distro::detect(&os)?;
+        let install = distro.install_for(ty, &os)?;
         let pkg_opts = PackageOptions {
             no_install: opts.no_install,
             lock_deadline,
             snap_channel: config.lxd_snap_channel.clone(),
         };
-        Ok(packages::converge(host, &distro.install_for(ty), &pkg_opts)?.with_value(distro))
+        Ok(packages::converge(host, &install, &pkg_opts)?.with_value(distro))
     })?;
 
     let init = Init::detect(host);
     match ty {
-        ContainerType::Lxd => {
+        ContainerType::Lxd | ContainerType::Incus => {
             let probed = report.run_step("lxd-daemon", || lxd::daemon_step(host, init, distro))?;
             report.run_step("lxd-network", || lxd::network_step(host, &config, probed))?;
             report.run_step("lxd-storage", || lxd::storage_step(host))?;
