@@ -32,6 +32,7 @@ pub struct SetupOptions {
     pub lock_timeout: Duration,
     pub allow_emulation: bool,
     pub no_install: bool,
+    pub runtime_timeout: Duration,
 }
 
 const IFF_UP: u32 = 0x1;
@@ -161,20 +162,23 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     let init = Init::detect(host);
     match ty {
         ContainerType::Lxd => {
+            let runtime = lxd::Lxd::new(opts.runtime_timeout);
             let mut probed = None;
             report.run_step("lxd-daemon", || {
-                let (step, out) = lxd::daemon_step(host, init, distro)?;
+                let (step, out) = lxd::daemon_step(host, runtime, init, distro)?;
                 probed = out;
                 Ok(step)
             })?;
             signals::check()?;
-            report.run_step("lxd-network", || lxd::network_step(host, &config, probed.take()))?;
+            report.run_step("lxd-network", || {
+                lxd::network_step(host, runtime, &config, probed.take())
+            })?;
             signals::check()?;
-            report.run_step("lxd-storage", || lxd::storage_step(host))?;
+            report.run_step("lxd-storage", || lxd::storage_step(host, runtime))?;
             signals::check()?;
-            report.run_step("lxd-profile", || lxd::profile_step(host))?;
+            report.run_step("lxd-profile", || lxd::profile_step(host, runtime))?;
             signals::check()?;
-            readiness(host, report, || lxd::readiness_step(host))?;
+            readiness(host, report, || lxd::readiness_step(host, runtime))?;
         }
         ContainerType::Lxc => {
             report.run_step("lxc-net-service", || lxc::lxc_net_step(host, init))?;
