@@ -79,6 +79,17 @@ fn readiness(
 pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut Report) -> anyhow::Result<()> {
     signals::install();
     let ty = opts.container_type;
+    // Before anything is read: without root, LXD's socket, dpkg's lock and
+    // the services all refuse, and a plan built from those refusals would
+    // invent work (a second bridge beside the one there is).
+    if !host.privileged() {
+        return Err(coded(
+            Exit::NoPerm,
+            format!(
+                "setup {ty} needs root: the runtime's socket is root-only, and so are packages and services; run it as root (sudo container-init setup {ty})"
+            ),
+        ));
+    }
 
     let mut sourced = None;
     report.run_step("manager-config", || {
@@ -100,12 +111,16 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
         if !host.applies() {
             return Ok(Step::new("host-lock", Status::Skipped, "dry run"));
         }
-        _held = Some(HostLock::open(host)?.acquire(opts.lock_timeout)?);
-        Ok(Step::new(
-            "host-lock",
-            Status::Unchanged,
-            format!("holding {LOCK_PATH}"),
-        ))
+        let held = HostLock::open(host)?.acquire(opts.lock_timeout)?;
+        let detail = match held.waited {
+            Some(waited) => format!(
+                "holding {LOCK_PATH} (waited {:.1}s for another container-init)",
+                waited.as_secs_f64()
+            ),
+            None => format!("holding {LOCK_PATH}"),
+        };
+        _held = Some(held);
+        Ok(Step::new("host-lock", Status::Unchanged, detail))
     })?;
     // apt's lock waits share the same budget as ours.
     let lock_deadline = lock_started + opts.lock_timeout;
@@ -144,10 +159,19 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
         }
     }
 
+    let detected = OsRelease::read(host).and_then(|os| Distro::detect(&os));
+    // An install a reboot interrupted is finished first: apt refuses to go
+    // on from it, and the package it left half-done is not missing.
+    if let Ok(d) = &detected
+        && let distro::Install::Apt(needed) = d.install_for(ty)
+        && let Some(found) = packages::interrupted(host, &needed)?
+    {
+        report.run_step("dpkg-recovery", || packages::recover(host, &found, lock_deadline))?;
+        signals::check()?;
+    }
     let mut distro = None;
     report.run_step("packages", || {
-        let os = OsRelease::read(host)?;
-        let d = Distro::detect(&os)?;
+        let d = detected?;
         distro = Some(d);
         let pkg_opts = PackageOptions {
             no_install: opts.no_install,
