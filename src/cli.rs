@@ -8,6 +8,7 @@ use clap_complete::Shell;
 
 use crate::container_type::ContainerType;
 use crate::net::{BridgeName, Ipv4Net, parse_ipv4};
+use crate::setup::admin_group::UserName;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -130,6 +131,20 @@ pub struct SetupArgs {
     /// Fail with 69 instead of installing a missing package
     #[arg(long)]
     pub no_install: bool,
+
+    /// The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CONTAINER_INIT_RUNTIME_TIMEOUT",
+        hide_env_values = true,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub runtime_timeout: Option<u64>,
+
+    /// lxd/incus: add this user to the runtime's admin group (lxd, incus-admin) so that they can use the client without root
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(UserName))]
+    pub user: Option<UserName>,
 }
 
 #[derive(Debug, Subcommand)]

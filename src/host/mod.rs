@@ -15,10 +15,11 @@ mod runner;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub use files::{FileChange, read_named, write_error};
 pub use lock::{HeldLock, HostLock, LOCK_PATH};
-pub use runner::{CommandLine, Output, Ran, command_failed};
+pub use runner::{CommandLine, Output, RUNTIME_PATH, Ran, TimeLimit, command_failed, is_not_installed};
 
 use crate::exit::{Exit, coded};
 
@@ -36,6 +37,8 @@ pub enum Mode {
 pub struct Host {
     root: PathBuf,
     mode: Mode,
+    /// The HOME of runtime commands: made on first use, removed on drop.
+    home: OnceLock<tempfile::TempDir>,
 }
 
 impl Host {
@@ -43,7 +46,35 @@ impl Host {
         Host {
             root: root.into(),
             mode,
+            home: OnceLock::new(),
         }
+    }
+
+    /// A private, empty directory (mode 0700, in /tmp, gone when the run
+    /// ends) for runtime commands' HOME: scratch, not host state, so it is
+    /// made in a dry run too and is not under `--root`.
+    fn private_home(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = self.home.get() {
+            return Ok(dir.path().to_path_buf());
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("container-init-home.")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir_in("/tmp")
+            .map_err(|e| {
+                coded(
+                    Exit::CantCreate,
+                    format!("cannot make a private HOME in /tmp: {e}; make /tmp writable"),
+                )
+            })?;
+        Ok(self.home.get_or_init(|| dir).path().to_path_buf())
+    }
+
+    /// Whether this process may prepare the system's runtimes: root on `/`.
+    /// A `--root` tree (tests, a mounted image) is whoever may write it.
+    pub fn privileged(&self) -> bool {
+        // SAFETY: geteuid(2) cannot fail and touches no memory.
+        self.root != Path::new("/") || unsafe { libc::geteuid() } == 0
     }
 
     pub fn mode(&self) -> Mode {
@@ -92,10 +123,6 @@ impl Host {
         }
     }
 
-    pub fn exists(&self, absolute: &str) -> bool {
-        self.path(absolute).exists()
-    }
-
     /// The names in a directory, sorted; none when it does not exist.
     pub fn list_dir(&self, absolute: &str) -> anyhow::Result<Vec<String>> {
         let path = self.path(absolute);
@@ -106,8 +133,15 @@ impl Host {
             }
             Err(e) => {
                 return Err(coded(
-                    Exit::Os,
-                    format!("cannot list {}: {e}; run as root, or check the directory", path.display()),
+                    if e.kind() == ErrorKind::PermissionDenied {
+                        Exit::NoPerm
+                    } else {
+                        Exit::Os
+                    },
+                    format!(
+                        "cannot read {}: {e}; run as root, or check the directory",
+                        path.display()
+                    ),
                 ));
             }
         };
@@ -117,6 +151,10 @@ impl Host {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    pub fn exists(&self, absolute: &str) -> bool {
+        self.path(absolute).exists()
     }
 }
 

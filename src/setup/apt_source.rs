@@ -146,9 +146,7 @@ fn parse_one_line(file: &str, text: &str) -> Vec<Entry> {
 fn parse_deb822(file: &str, text: &str) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut stanza: Vec<(String, String)> = Vec::new();
-    let mut lines = text.lines().chain(std::iter::once(""));
-    loop {
-        let Some(line) = lines.next() else { break };
+    for line in text.lines().chain(std::iter::once("")) {
         if line.starts_with('#') {
             continue;
         }

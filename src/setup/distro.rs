@@ -27,6 +27,16 @@ pub enum Install {
     },
 }
 
+impl Install {
+    /// The Debian packages it installs, where it installs any.
+    pub fn debs(&self) -> Option<&[&'static str]> {
+        match self {
+            Install::Apt(packages) | Install::Backports { packages, .. } => Some(packages),
+            Install::Snap { .. } => None,
+        }
+    }
+}
+
 impl Distro {
     pub fn detect(os: &OsRelease) -> anyhow::Result<Distro> {
         if os.is("ubuntu") {

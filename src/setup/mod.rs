@@ -1,11 +1,12 @@
 //! `setup <type>`: the whole host preparation, in the contract's order.
 //! Every step reads the host first and changes only what differs.
 
+pub mod admin_group;
 pub mod apt_source;
 pub mod distro;
 pub mod kvm;
 pub mod lxc;
-pub mod lxd;
+pub mod lxd_family;
 pub mod packages;
 pub mod service;
 pub mod subnet;
@@ -34,6 +35,9 @@ pub struct SetupOptions {
     pub lock_timeout: Duration,
     pub allow_emulation: bool,
     pub no_install: bool,
+    pub runtime_timeout: Duration,
+    /// lxd/incus: a user to add to the runtime's admin group.
+    pub user: Option<admin_group::UserName>,
 }
 
 const IFF_UP: u32 = 0x1;
@@ -76,6 +80,17 @@ fn readiness(
 pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut Report) -> anyhow::Result<()> {
     signals::install();
     let ty = opts.container_type;
+    // Before anything is read: without root, LXD's socket, dpkg's lock and
+    // the services all refuse, and a plan built from those refusals would
+    // invent work (a second bridge beside the one there is).
+    if !host.privileged() {
+        return Err(coded(
+            Exit::NoPerm,
+            format!(
+                "setup {ty} needs root: the runtime's socket is root-only, and so are packages and services; run it as root (sudo container-init setup {ty})"
+            ),
+        ));
+    }
 
     let config = report.run_step("manager-config", || {
         let got = config_source::obtain(settings, ty, opts.manager_config.as_deref())?;
@@ -94,7 +109,14 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             return Ok(Outcome::new(Status::Skipped, "dry run").with_value(None));
         }
         let held = HostLock::open(host)?.acquire(opts.lock_timeout)?;
-        Ok(Outcome::new(Status::Unchanged, format!("holding {LOCK_PATH}")).with_value(Some(held)))
+        let detail = match held.waited {
+            Some(waited) => format!(
+                "holding {LOCK_PATH} (waited {:.1}s for another container-init)",
+                waited.as_secs_f64()
+            ),
+            None => format!("holding {LOCK_PATH}"),
+        };
+        Ok(Outcome::new(Status::Unchanged, detail).with_value(Some(held)))
     })?;
     // apt's lock waits share the same budget as ours.
     let lock_deadline = lock_started + opts.lock_timeout;
@@ -123,10 +145,21 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
         }
     }
 
-    let distro = report.run_step("packages", || {
-        let os = OsRelease::read(host)?;
+    let detected = OsRelease::read(host).and_then(|os| {
         let distro = Distro::detect(&os)?;
         let install = distro.install_for(ty, &os)?;
+        Ok((distro, install))
+    });
+    // An install a reboot interrupted is finished first: apt refuses to go
+    // on from it, and the package it left half-done is not missing.
+    if let Ok((_, install)) = &detected
+        && let Some(needed) = install.debs()
+        && let Some(found) = packages::interrupted(host, needed)?
+    {
+        report.run_step("dpkg-recovery", || packages::recover(host, &found, lock_deadline))?;
+    }
+    let distro = report.run_step("packages", || {
+        let (distro, install) = detected?;
         let pkg_opts = PackageOptions {
             no_install: opts.no_install,
             lock_deadline,
@@ -138,11 +171,26 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     let init = Init::detect(host);
     match ty {
         ContainerType::Lxd | ContainerType::Incus => {
-            let probed = report.run_step("lxd-daemon", || lxd::daemon_step(host, init, distro))?;
-            report.run_step("lxd-network", || lxd::network_step(host, &config, probed))?;
-            report.run_step("lxd-storage", || lxd::storage_step(host))?;
-            report.run_step("lxd-profile", || lxd::profile_step(host))?;
-            readiness(host, report, || lxd::readiness_step(host))?;
+            let flavor = if ty == ContainerType::Incus {
+                lxd_family::INCUS
+            } else {
+                lxd_family::LXD
+            };
+            let runtime = lxd_family::Runtime::new(flavor, opts.runtime_timeout);
+            let probed = report.run_step(&flavor.step("daemon"), || {
+                lxd_family::daemon_step(host, runtime, init, distro)
+            })?;
+            report.run_step(&flavor.step("network"), || {
+                lxd_family::network_step(host, runtime, &config, settings.bridge_subnet, probed)
+            })?;
+            report.run_step(&flavor.step("storage"), || lxd_family::storage_step(host, runtime))?;
+            report.run_step(&flavor.step("profile"), || lxd_family::profile_step(host, runtime))?;
+            if let Some(user) = &opts.user {
+                report.run_step(&flavor.step("user"), || {
+                    admin_group::user_step(host, flavor.admin_group, user)
+                })?;
+            }
+            readiness(host, report, || lxd_family::readiness_step(host, runtime))?;
         }
         ContainerType::Lxc => {
             report.run_step("lxc-net-service", || lxc::lxc_net_step(host, init))?;
