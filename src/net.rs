@@ -190,9 +190,9 @@ impl FromStr for BridgeAddress {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let (addr, prefix) = s.split_once('/').ok_or_else(|| {
-            format!("{s:?} is not an address with a prefix (like 10.20.30.1/24)")
-        })?;
+        let (addr, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not an address with a prefix (like 10.20.30.1/24)"))?;
         let address = parse_ipv4(addr)?;
         let prefix: u8 = prefix
             .parse()
@@ -233,7 +233,14 @@ mod tests {
         let b: super::BridgeAddress = "10.20.30.1/24".parse().unwrap();
         assert_eq!(b.to_string(), "10.20.30.1/24");
         assert_eq!(b.net().to_string(), "10.20.30.0/24");
-        for bad in ["10.20.30.0/24", "10.20.30.255/24", "10.20.30.1", "10.20.30.1/31", "10.20.30.1/+8", "x/24"] {
+        for bad in [
+            "10.20.30.0/24",
+            "10.20.30.255/24",
+            "10.20.30.1",
+            "10.20.30.1/31",
+            "10.20.30.1/+8",
+            "x/24",
+        ] {
             assert!(bad.parse::<super::BridgeAddress>().is_err(), "{bad}");
         }
     }

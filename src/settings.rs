@@ -186,12 +186,8 @@ impl Settings {
             .bridge_subnet
             .as_deref()
             .map(|text| {
-                text.parse::<BridgeAddress>().map_err(|why| {
-                    coded(
-                        Exit::Config,
-                        format!("bridge-subnet in the config file: {why}"),
-                    )
-                })
+                text.parse::<BridgeAddress>()
+                    .map_err(|why| coded(Exit::Config, format!("bridge-subnet in the config file: {why}")))
             })
             .transpose()?;
         let runtime_timeout = match (flags.runtime_timeout, file.runtime_timeout) {

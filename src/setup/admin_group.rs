@@ -76,7 +76,9 @@ pub fn user_step(host: &Host, group: &str, user: &UserName) -> anyhow::Result<Ou
     let Some(gid) = primary_gid(&passwd, &user.0) else {
         return Err(coded(
             Exit::Data,
-            format!("--user {user}: no such user in {PASSWD_FILE}; create the user first, or give an existing one"),
+            format!(
+                "--user {user}: no such user in {PASSWD_FILE}; create the user first, or give an existing one"
+            ),
         ));
     };
     let groups = read(GROUP_FILE)?;
@@ -90,7 +92,9 @@ pub fn user_step(host: &Host, group: &str, user: &UserName) -> anyhow::Result<Ou
         None if host.applies() => {
             return Err(coded(
                 Exit::Os,
-                format!("the group {group} does not exist although the runtime is installed; reinstall its package, then run again"),
+                format!(
+                    "the group {group} does not exist although the runtime is installed; reinstall its package, then run again"
+                ),
             ));
         }
         None => {}
@@ -100,9 +104,14 @@ pub fn user_step(host: &Host, group: &str, user: &UserName) -> anyhow::Result<Ou
         .find(|l| l.starts_with(&format!("{group}:")))
         .and_then(|l| l.split(':').nth(2));
     if primary == Some(gid) {
-        return Ok(Outcome::new(Status::Unchanged, format!("{user} in {group} (primary group)")));
+        return Ok(Outcome::new(
+            Status::Unchanged,
+            format!("{user} in {group} (primary group)"),
+        ));
     }
-    let cmd = CommandLine::new("usermod").args(["-aG", group, "--"]).arg(user.to_string());
+    let cmd = CommandLine::new("usermod")
+        .args(["-aG", group, "--"])
+        .arg(user.to_string());
     let plan = host.run_all(&[cmd])?;
     Ok(Outcome::new(
         Status::of_change(host.applies()),
@@ -120,7 +129,17 @@ mod tests {
         for good in ["ubuntu", "ci-runner", "a.b_c", "user1"] {
             assert!(good.parse::<UserName>().is_ok(), "{good}");
         }
-        for bad in ["", "-G", ".hidden", "1000", "a b", "a:b", "a\nb", "ä", &"x".repeat(33)] {
+        for bad in [
+            "",
+            "-G",
+            ".hidden",
+            "1000",
+            "a b",
+            "a:b",
+            "a\nb",
+            "ä",
+            &"x".repeat(33),
+        ] {
             assert!(bad.parse::<UserName>().is_err(), "{bad:?}");
         }
     }

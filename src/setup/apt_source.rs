@@ -254,7 +254,8 @@ mod tests {
 
     #[test]
     fn a_one_line_source_counts_and_an_existing_backports_entry_is_left_alone() {
-        let list = "# comment\ndeb [arch=amd64 signed-by=/etc/apt/k.gpg] https://m.example/debian bookworm main\n";
+        let list =
+            "# comment\ndeb [arch=amd64 signed-by=/etc/apt/k.gpg] https://m.example/debian bookworm main\n";
         let (_dir, host) = host_with(&[("/etc/apt/sources.list", list)], Mode::DryRun);
         let done = ensure(&host, "bookworm-backports").unwrap();
         let FileChange::Changed { diff } = &done.change else {
@@ -285,7 +286,10 @@ mod tests {
         }
         assert!(valid_mirror("http://m.example/debian\nSuites: sid").is_err());
         assert!(valid_mirror("http://m.example/debian bookworm").is_err());
-        assert_eq!(valid_mirror("https://m.example:8443/debian/").unwrap(), "https://m.example:8443/debian");
+        assert_eq!(
+            valid_mirror("https://m.example:8443/debian/").unwrap(),
+            "https://m.example:8443/debian"
+        );
     }
 
     #[test]

@@ -141,7 +141,8 @@ mod tests {
 
     #[test]
     fn incus_comes_from_backports_on_debian_12_only_and_never_with_qemu() {
-        let on = |distro: Distro, text: &str| distro.install_for(ContainerType::Incus, &OsRelease::parse(text));
+        let on =
+            |distro: Distro, text: &str| distro.install_for(ContainerType::Incus, &OsRelease::parse(text));
         let base = vec!["incus-base", "incus-client", "dnsmasq-base"];
         assert_eq!(
             on(Distro::Debian, "ID=debian\nVERSION_ID=\"12\"\n").unwrap(),
@@ -155,7 +156,11 @@ mod tests {
             Install::Apt(base.clone())
         );
         assert_eq!(
-            on(Distro::Debian, "ID=debian\nPRETTY_NAME=\"Debian GNU/Linux forky/sid\"\n").unwrap(),
+            on(
+                Distro::Debian,
+                "ID=debian\nPRETTY_NAME=\"Debian GNU/Linux forky/sid\"\n"
+            )
+            .unwrap(),
             Install::Apt(base.clone())
         );
         assert_eq!(
@@ -163,8 +168,14 @@ mod tests {
             Install::Apt(base)
         );
         for (distro, old) in [
-            (Distro::Ubuntu, "ID=ubuntu\nVERSION_ID=\"22.04\"\nPRETTY_NAME=\"Ubuntu 22.04\"\n"),
-            (Distro::Debian, "ID=debian\nVERSION_ID=\"11\"\nPRETTY_NAME=\"Debian 11\"\n"),
+            (
+                Distro::Ubuntu,
+                "ID=ubuntu\nVERSION_ID=\"22.04\"\nPRETTY_NAME=\"Ubuntu 22.04\"\n",
+            ),
+            (
+                Distro::Debian,
+                "ID=debian\nVERSION_ID=\"11\"\nPRETTY_NAME=\"Debian 11\"\n",
+            ),
         ] {
             let err = on(distro, old).unwrap_err();
             assert_eq!(exit_for(&err), Exit::Unavailable);

@@ -242,7 +242,9 @@ pub fn daemon_step(
     let mut started = true;
     let start = match (distro, flavor.ubuntu_snap, init, flavor.sysv) {
         (Distro::Ubuntu, Some(snap), _, _) => {
-            let start = CommandLine::new("snap").args(["start", "--enable", snap]).runtime_env();
+            let start = CommandLine::new("snap")
+                .args(["start", "--enable", snap])
+                .runtime_env();
             plan.extend(host.run_all(&[runtime.time_limited(start.clone())])?);
             start
         }
@@ -259,7 +261,16 @@ pub fn daemon_step(
             plan.extend(host.run_all(&[runtime.time_limited(start.clone())])?);
             start
         }
-        (_, _, Init::SysV, SysvStart::Daemon { program, pid_file: pid_path, group }) => {
+        (
+            _,
+            _,
+            Init::SysV,
+            SysvStart::Daemon {
+                program,
+                pid_file: pid_path,
+                group,
+            },
+        ) => {
             let start = start_stop_daemon(program, pid_path, group, flavor.log_file);
             match pid_file(host, pid_path)? {
                 PidFile::Stale(pid) => {
@@ -458,12 +469,20 @@ pub fn network_step(
     let address = match pinned {
         Some(pinned) if address != pinned.to_string() || automatic => {
             let chosen = subnet::bridge_address(host, Some(pinned), address_subnet(&address))?.to_string();
-            changes.push(KeyChange::new("ipv4.address", current.get("ipv4.address"), Some(chosen.clone())));
+            changes.push(KeyChange::new(
+                "ipv4.address",
+                current.get("ipv4.address"),
+                Some(chosen.clone()),
+            ));
             chosen
         }
         None if automatic => {
             let chosen = subnet::bridge_address(host, None, None)?.to_string();
-            changes.push(KeyChange::new("ipv4.address", current.get("ipv4.address"), Some(chosen.clone())));
+            changes.push(KeyChange::new(
+                "ipv4.address",
+                current.get("ipv4.address"),
+                Some(chosen.clone()),
+            ));
             chosen
         }
         _ => address,
@@ -518,10 +537,7 @@ pub fn storage_step(host: &Host, runtime: Runtime) -> anyhow::Result<Outcome> {
     let probe = runtime.query(&format!("/1.0/storage-pools/{POOL}"));
     match ask(host, &probe)? {
         Some(out) if out.success() => {
-            return Ok(Outcome::new(
-                Status::Unchanged,
-                format!("pool {POOL}"),
-            ));
+            return Ok(Outcome::new(Status::Unchanged, format!("pool {POOL}")));
         }
         Some(out) if !not_found(&out) && host.applies() => {
             return Err(crate::host::command_failed(&probe, &out));
@@ -621,7 +637,8 @@ pub fn profile_step(host: &Host, runtime: Runtime) -> anyhow::Result<Outcome> {
             let mut pairs: Vec<String> = want.keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
             pairs.extend(want.on_add.iter().map(|(k, v)| format!("{k}={v}")));
             cmds.push(
-                runtime.client(&["profile", "device", "add", PROFILE, want.name, want.kind])
+                runtime
+                    .client(&["profile", "device", "add", PROFILE, want.name, want.kind])
                     .args(pairs),
             );
             did.push(format!("added {}", want.name));
@@ -666,7 +683,8 @@ pub fn profile_step(host: &Host, runtime: Runtime) -> anyhow::Result<Outcome> {
             .iter()
             .map(|c| format!("{}={}", c.key, c.new.as_deref().unwrap_or_default()));
         cmds.push(
-            runtime.client(&["profile", "device", "set", PROFILE, want.name])
+            runtime
+                .client(&["profile", "device", "set", PROFILE, want.name])
                 .args(pairs),
         );
         let mut all = unset;

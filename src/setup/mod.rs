@@ -183,8 +183,12 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             report.run_step(&flavor.step("network"), || {
                 lxd_family::network_step(host, runtime, &config, settings.bridge_subnet, probed)
             })?;
-            report.run_step(&flavor.step("storage"), || lxd_family::storage_step(host, runtime))?;
-            report.run_step(&flavor.step("profile"), || lxd_family::profile_step(host, runtime))?;
+            report.run_step(&flavor.step("storage"), || {
+                lxd_family::storage_step(host, runtime)
+            })?;
+            report.run_step(&flavor.step("profile"), || {
+                lxd_family::profile_step(host, runtime)
+            })?;
             if let Some(user) = &opts.user {
                 report.run_step(&flavor.step("user"), || {
                     admin_group::user_step(host, flavor.admin_group, user)

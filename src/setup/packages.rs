@@ -196,7 +196,12 @@ pub fn recover(host: &Host, found: &Interrupted, lock_deadline: Instant) -> anyh
 
 /// `suite`: an extra suite the packages come from (with `-t`, so that only
 /// they and what they need are taken from it); its source is added first.
-fn apt(host: &Host, packages: &[&str], suite: Option<&str>, opts: &PackageOptions) -> anyhow::Result<Outcome> {
+fn apt(
+    host: &Host,
+    packages: &[&str],
+    suite: Option<&str>,
+    opts: &PackageOptions,
+) -> anyhow::Result<Outcome> {
     let missing = missing_debs(host, packages)?;
     if missing.is_empty() {
         return Ok(Outcome::new(

@@ -75,7 +75,9 @@ fn network_of(cidr: &str) -> Option<Ipv4Net> {
 /// 172.16.0.0/12, then 192.168.0.0/16, for hosts that sit inside a 10/8
 /// network.
 fn candidates() -> impl Iterator<Item = Ipv4Net> {
-    let ten = (147..=255u8).chain(0..147).flat_map(|b| (0..=255u8).map(move |c| [10, b, c]));
+    let ten = (147..=255u8)
+        .chain(0..147)
+        .flat_map(|b| (0..=255u8).map(move |c| [10, b, c]));
     let one_seven_two = (16..=31u8).flat_map(|b| (0..=255u8).map(move |c| [172, b, c]));
     let one_nine_two = (0..=255u8).map(|c| [192, 168, c]);
     ten.chain(one_seven_two)
@@ -99,7 +101,11 @@ pub fn free_bridge_subnet(used: &[Ipv4Net]) -> anyhow::Result<Ipv4Net> {
 /// The address for a bridge: `pinned` (the config file's `bridge-subnet`)
 /// when given, refused with 65 when it overlaps a network of the host other
 /// than `own` (the bridge's current one); else the first free /24's first host.
-pub fn bridge_address(host: &Host, pinned: Option<BridgeAddress>, own: Option<Ipv4Net>) -> anyhow::Result<BridgeAddress> {
+pub fn bridge_address(
+    host: &Host,
+    pinned: Option<BridgeAddress>,
+    own: Option<Ipv4Net>,
+) -> anyhow::Result<BridgeAddress> {
     let used: Vec<Ipv4Net> = used_networks(host)?
         .into_iter()
         .filter(|net| Some(*net) != own)

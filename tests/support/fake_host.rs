@@ -9,7 +9,7 @@ use tempfile::TempDir;
 
 use super::bin;
 
-const TOOLS: [&str; 13] = [
+const TOOLS: [&str; 15] = [
     "apt-get",
     "apt-cache",
     "snap",
@@ -18,6 +18,8 @@ const TOOLS: [&str; 13] = [
     "start-stop-daemon",
     "lxd",
     "lxc",
+    "incus",
+    "usermod",
     "lxc-ls",
     "virsh",
     "ip",
@@ -27,6 +29,8 @@ const TOOLS: [&str; 13] = [
 
 pub const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n\
                              VERSION_ID=\"12\"\nID=debian\n";
+pub const DEBIAN_13: &str = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nNAME=\"Debian GNU/Linux\"\n\
+                             VERSION_ID=\"13\"\nVERSION_CODENAME=trixie\nID=debian\n";
 pub const UBUNTU_24_04: &str = "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\n\
                                 ID=ubuntu\nID_LIKE=debian\n";
 pub const FEDORA_40: &str =
