@@ -223,6 +223,13 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'container-init;check'= {
+            cand --controller 'The controller''s base URL (https://, or http:// on loopback)'
+            cand --token-file 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)'
+            cand --ca-cert 'PEM file with the CA that signed the controller''s certificate'
+            cand --machine 'This machine''s id at the controller'
+            cand --namespace 'Namespace for container names; overrides the controller''s `name`'
+            cand --timeout 'Total seconds for the controller, retries included'
+            cand --manager-config 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller'
             cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
             cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
             cand --output 'Report format on stdout'

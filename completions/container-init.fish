@@ -168,6 +168,13 @@ complete -c container-init -n "__fish_container_init_using_subcommand setup" -l 
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l check -d 'Like --dry-run, but exit 2 when anything would change'
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l controller -d 'The controller\'s base URL (https://, or http:// on loopback)' -r
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l token-file -d 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l ca-cert -d 'PEM file with the CA that signed the controller\'s certificate' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l machine -d 'This machine\'s id at the controller' -r
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l namespace -d 'Namespace for container names; overrides the controller\'s `name`' -r
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l timeout -d 'Total seconds for the controller, retries included' -r
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l manager-config -d 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l output -d 'Report format on stdout' -r -f -a "text\t''

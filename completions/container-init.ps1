@@ -246,6 +246,13 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             break
         }
         'container-init;check' {
+            [CompletionResult]::new('--controller', '--controller', [CompletionResultType]::ParameterName, 'The controller''s base URL (https://, or http:// on loopback)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file with the CA that signed the controller''s certificate')
+            [CompletionResult]::new('--machine', '--machine', [CompletionResultType]::ParameterName, 'This machine''s id at the controller')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace for container names; overrides the controller''s `name`')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Total seconds for the controller, retries included')
+            [CompletionResult]::new('--manager-config', '--manager-config', [CompletionResultType]::ParameterName, 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format on stdout')

@@ -295,6 +295,13 @@ kvm\:""))' \
 ;;
 (check)
 _arguments "${_arguments_options[@]}" : \
+'--controller=[The controller'\''s base URL (https\://, or http\:// on loopback)]:URL:_default' \
+'--token-file=[File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)]:FILE:_files' \
+'--ca-cert=[PEM file with the CA that signed the controller'\''s certificate]:FILE:_files' \
+'--machine=[This machine'\''s id at the controller]:ID:_default' \
+'--namespace=[Namespace for container names; overrides the controller'\''s \`name\`]:NAME:_default' \
+'--timeout=[Total seconds for the controller, retries included]:SECONDS:_default' \
+'--manager-config=[Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller]:FILE:_files' \
 '--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
 '--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
 '--output=[Report format on stdout]:FORMAT:(text json)' \

@@ -116,7 +116,7 @@ pub fn command_name(command: &Command) -> String {
             format!("manager-config show {container_type}")
         }
         Command::Setup(args) => format!("setup {}", args.container_type),
-        Command::Check { container_type } => format!("check {container_type}"),
+        Command::Check(args) => format!("check {}", args.container_type),
         Command::Completions { shell } => format!("completions {shell}"),
         Command::Man => "man".into(),
     }
@@ -220,8 +220,20 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             };
             setup::run(host, &settings, &opts, report)?;
         }
-        Command::Check { container_type } => {
-            report.checks = check::run(host, *container_type);
+        Command::Check(args) => {
+            let container_type = args.container_type;
+            report.checks = check::run(host, container_type);
+            // Only `check lxd` where LXD comes from snap asks for it.
+            let wanted_channel = || {
+                let settings = settings(cli, host, &args.source, None)?;
+                let sourced =
+                    config_source::obtain(&settings, container_type, args.source.manager_config.as_deref())?;
+                log::info!("manager config {}", sourced.source.describe());
+                Ok(sourced.config.lxd_snap_channel)
+            };
+            report
+                .checks
+                .extend(check::lxd_snap(host, container_type, wanted_channel)?);
             if let Some(failed) = report.checks.iter().find(|c| c.result == Verdict::Fail) {
                 return Err(coded(
                     Exit::Unavailable,

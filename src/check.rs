@@ -5,8 +5,10 @@ use crate::check_result::{Check, Verdict, check};
 use crate::container_type::ContainerType;
 use crate::host::Host;
 use crate::host::os_release::OsRelease;
-use crate::setup::distro::Distro;
+use crate::setup::distro::{Distro, Install};
 use crate::setup::kvm::Virtualisation;
+use crate::setup::packages;
+use crate::snap_channel::{Channel, Move};
 
 /// Free space below which a host cannot hold container images.
 const FAIL_BYTES: u64 = 1 << 30;
@@ -274,4 +276,59 @@ fn disk_space(host: &Host) -> Check {
     } else {
         check("disk-space", Verdict::Pass, reason, "")
     }
+}
+
+/// Where the runtime comes from snap and the manager config asks for a
+/// channel: what `setup` would do with the installed snap. Nothing is asked
+/// for (and no command run) elsewhere.
+pub fn lxd_snap(
+    host: &Host,
+    ty: ContainerType,
+    wanted_channel: impl FnOnce() -> anyhow::Result<Option<Channel>>,
+) -> anyhow::Result<Option<Check>> {
+    let Ok(install) = OsRelease::read(host).and_then(|os| Distro::detect(&os)?.install_for(ty, &os)) else {
+        return Ok(None);
+    };
+    let Install::Snap { name } = install else {
+        return Ok(None);
+    };
+    let Some(wanted) = wanted_channel()? else {
+        return Ok(None);
+    };
+    let tracking = match packages::snap_tracking(host, name) {
+        Ok(tracking) => tracking,
+        Err(err) => {
+            return Ok(Some(check(
+                "lxd-snap",
+                Verdict::Warn,
+                format!("cannot tell which channel snap {name} tracks: {err}"),
+                "install snapd",
+            )));
+        }
+    };
+    let Some(tracking) = tracking else {
+        return Ok(Some(check(
+            "lxd-snap",
+            Verdict::Pass,
+            format!("snap {name} is not installed; setup installs it from {wanted}"),
+            "",
+        )));
+    };
+    Ok(Some(match Channel::decide(&tracking, &wanted) {
+        Move::Stay => check(
+            "lxd-snap",
+            Verdict::Pass,
+            format!("snap {name} tracks {tracking}, the channel asked for"),
+            "",
+        ),
+        Move::Upgrade => check(
+            "lxd-snap",
+            Verdict::Pass,
+            format!(
+                "setup upgrades snap {name} from {tracking} to {wanted}; the refresh restarts the {name} daemon"
+            ),
+            "",
+        ),
+        Move::Refused(refusal) => check("lxd-snap", Verdict::Warn, refusal.reason(name), refusal.fix()),
+    }))
 }

@@ -93,10 +93,11 @@ pub enum Command {
     Setup(SetupArgs),
 
     /// Read-only preflight: can this host run that type?
-    Check {
-        #[arg(value_enum, value_name = "TYPE")]
-        container_type: ContainerType,
-    },
+    ///
+    /// One PASS, WARN or FAIL line per requirement. The manager-config options matter only to
+    /// `check lxd` where LXD comes from snap: when the manager config asks for an
+    /// lxd-snap-channel, the installed snap is compared with it, as `setup` would.
+    Check(CheckArgs),
 
     /// Fetch and print the controller's container manager config
     #[command(name = "manager-config", subcommand)]
@@ -147,6 +148,15 @@ pub struct SetupArgs {
     pub user: Option<UserName>,
 }
 
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(value_enum, value_name = "TYPE")]
+    pub container_type: ContainerType,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ManagerConfigCommand {
     /// Print the manager config for a container type, keys sorted
@@ -169,7 +179,7 @@ pub enum DocFormat {
     Json,
 }
 
-/// Where the manager config comes from; shared by `setup` and `manager-config show`.
+/// Where the manager config comes from; shared by `setup`, `check` and `manager-config show`.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// The controller's base URL (https://, or http:// on loopback)

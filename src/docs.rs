@@ -145,7 +145,7 @@ an install a reboot or a kill interrupted, finished with dpkg \-\-configure \-a
 (its own step, dpkg\-recovery, shown by \fB\-\-dry\-run\fR);
 the packages, only when missing (apt with DEBIAN_FRONTEND=noninteractive and
 \-\-force\-confold, apt\-get update only without an install candidate, waiting out
-the dpkg lock; Ubuntu's LXD from snap; \fB\-\-no\-install\fR makes a missing package 69);
+the dpkg lock; Ubuntu's LXD from snap, see LXD SNAP CHANNEL; \fB\-\-no\-install\fR makes a missing package 69);
 the runtime (lxd: daemon, lxdbr0 on a free private /24 chosen by container\-init,
 NAT from enable\-nat, IPv6 off, MTU, pool default, profile default; lxc: lxc\-net
 and its bridge, the MTU in /etc/lxc/default.conf; kvm: libvirtd, its default
@@ -176,7 +176,24 @@ that running instances use exits 69 naming them: LXD cannot move a running
 instance's root disk.
 .PP
 \fBcheck\fR \fITYPE\fR prints PASS, WARN or FAIL per requirement with the reason and
-the fix, and exits 69 when something required fails.
+the fix, and exits 69 when something required fails. For lxd from snap it reads
+the manager config from the same sources as \fBsetup\fR (\fB\-\-manager\-config\fR,
+else a configured controller) and, when lxd\-snap\-channel is set, runs
+\fBsnap list lxd\fR and says what \fBsetup\fR would do with the installed snap.
+.SS "LXD SNAP CHANNEL"
+lxd\-snap\-channel is \fItrack\fR/\fIrisk\fR[/\fIbranch\fR]; a track alone means
+\fItrack\fR/stable, a risk alone latest/\fIrisk\fR. The default, 5.21/stable, applies to a
+fresh install only: with no channel asked for, an installed LXD snap is never
+refreshed. Channels compare as versions: numbered tracks as numbers
+(5.0 < 5.21 < 6), latest newer than every numbered track, and within a track
+stable < candidate < beta < edge. A newer channel is refreshed to (snap refresh,
+which restarts the LXD daemon; reported as an upgrade and shown by \fB\-\-dry\-run\fR
+and \fB\-\-check\fR). A move that can lower LXD's version (an older track, latest
+to a numbered track, a more stable risk of the same track) or that nothing
+orders (named tracks, branches) is never made, because LXD cannot start on a
+database that a newer LXD has upgraded: the packages step is unchanged, the exit
+0, and a warning names both channels and why; \fBcheck lxd\fR gives the same
+text as a WARN.
 "#;
 
 /// How to point the tool at a controller, with the config file and an example.

@@ -23,3 +23,4 @@ pub mod secret;
 pub mod settings;
 pub mod setup;
 pub mod signals;
+pub mod snap_channel;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::exit::{Exit, coded};
+use crate::snap_channel::Channel;
 
 /// Values that live only in `log::warn!` and `show`: kept, never acted upon.
 pub const KNOWN_KEYS: [&str; 7] = [
@@ -29,7 +30,7 @@ pub struct ManagerConfig {
     pub ip_forwarding: bool,
     /// `None`: the runtime's own default (on for the LXD bridge).
     pub enable_nat: Option<bool>,
-    pub lxd_snap_channel: Option<String>,
+    pub lxd_snap_channel: Option<Channel>,
     /// Keys this version does not know, kept as they came.
     pub unknown: BTreeMap<String, String>,
 }
@@ -63,7 +64,7 @@ impl ManagerConfig {
                 "lxc-default-mtu" => config.lxc_default_mtu = Some(mtu(value).map_err(invalid)?),
                 "ip-forwarding" => config.ip_forwarding = boolean(value).map_err(invalid)?,
                 "enable-nat" => config.enable_nat = Some(boolean(value).map_err(invalid)?),
-                "lxd-snap-channel" => config.lxd_snap_channel = Some(snap_channel(value).map_err(invalid)?),
+                "lxd-snap-channel" => config.lxd_snap_channel = Some(Channel::parse(value).map_err(invalid)?),
                 _ => {
                     if !key
                         .chars()
@@ -107,7 +108,10 @@ impl ManagerConfig {
         put("lxc-default-mtu", self.lxc_default_mtu.map(|m| m.to_string()));
         put("ip-forwarding", Some(self.ip_forwarding.to_string()));
         put("enable-nat", self.enable_nat.map(|b| b.to_string()));
-        put("lxd-snap-channel", self.lxd_snap_channel.clone());
+        put(
+            "lxd-snap-channel",
+            self.lxd_snap_channel.as_ref().map(Channel::to_string),
+        );
         out
     }
 }
@@ -161,23 +165,6 @@ fn boolean(v: &str) -> Result<bool, &'static str> {
     }
 }
 
-/// `[<track>/]<risk>[/<branch>]`, as snap takes it: `5.21/stable`, `latest/edge`, `stable`.
-fn snap_channel(v: &str) -> Result<String, &'static str> {
-    const WHY: &str = "must be a snap channel like 5.21/stable or latest/edge";
-    const RISKS: [&str; 4] = ["stable", "candidate", "beta", "edge"];
-    let part_ok = |p: &str| {
-        !p.is_empty() && p.len() <= 64 && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
-    };
-    let parts: Vec<&str> = v.split('/').collect();
-    let ok = match parts.as_slice() {
-        [risk] => RISKS.contains(risk),
-        [track, risk] => part_ok(track) && RISKS.contains(risk) || RISKS.contains(track) && part_ok(risk),
-        [track, risk, branch] => part_ok(track) && RISKS.contains(risk) && part_ok(branch),
-        _ => false,
-    };
-    if ok { Ok(v.to_string()) } else { Err(WHY) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +195,8 @@ mod tests {
             ("lxd-snap-channel", "latest/edge"),
             ("lxd-snap-channel", "stable"),
             ("lxd-snap-channel", "5.0/candidate/hotfix-1"),
+            ("lxd-snap-channel", "5.21"),
+            ("lxd-snap-channel", "6"),
             ("some-future-key", "anything at all"),
             ("lxc-default-mtu", ""),
         ];
@@ -239,8 +228,11 @@ mod tests {
             ("ip-forwarding", "True"),
             ("ip-forwarding", "1"),
             ("enable-nat", "on"),
-            ("lxd-snap-channel", "5.21"),
             ("lxd-snap-channel", "5.21/stable;id"),
+            ("lxd-snap-channel", "5.21/nightly"),
+            ("lxd-snap-channel", "99999999999/stable"),
+            ("lxd-snap-channel", "5.21/stable/"),
+            ("lxd-snap-channel", "$(id)/stable"),
             ("lxd-snap-channel", "a/b/c/d"),
             ("lxd-snap-channel", "/stable"),
             ("weird key", "x"),

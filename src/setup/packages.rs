@@ -8,6 +8,7 @@ use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host, Ran};
 use crate::report::{Outcome, Status};
 use crate::signals;
+use crate::snap_channel::{Channel, Move};
 
 use super::apt_source;
 use super::distro::Install;
@@ -19,7 +20,7 @@ pub const DEFAULT_LXD_CHANNEL: &str = "5.21/stable";
 pub struct PackageOptions {
     pub no_install: bool,
     pub lock_deadline: Instant,
-    pub snap_channel: Option<String>,
+    pub snap_channel: Option<Channel>,
 }
 
 pub fn converge(host: &Host, install: &Install, opts: &PackageOptions) -> anyhow::Result<Outcome> {
@@ -336,30 +337,61 @@ fn is_lock_error(err: &anyhow::Error) -> bool {
         || text.contains("status database is locked by another process")
 }
 
-fn snap(host: &Host, name: &str, opts: &PackageOptions) -> anyhow::Result<Outcome> {
-    let wanted = opts.snap_channel.as_deref();
+/// The channel an installed snap tracks, as `snap list NAME` shows it;
+/// `None` when it is not installed.
+pub fn snap_tracking(host: &Host, name: &str) -> anyhow::Result<Option<String>> {
     let out = host.query_status(&CommandLine::new("snap").args(["list", name]))?;
-    let tracking = out
-        .stdout
-        .lines()
+    Ok(tracking_column(&out.stdout, name))
+}
+
+/// `Name Version Rev Tracking Publisher Notes`, a header and a row per snap.
+fn tracking_column(list: &str, name: &str) -> Option<String> {
+    list.lines()
         .skip(1)
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
         .find(|cols| cols.first() == Some(&name))
-        .map(|cols| cols.get(3).copied().unwrap_or("").to_string());
-    let cmd = match (&tracking, wanted) {
-        (Some(t), Some(w)) if t != w => {
-            CommandLine::new("snap").args(["refresh", name, &format!("--channel={w}")])
+        .map(|cols| cols.get(3).copied().unwrap_or("").to_string())
+}
+
+/// A missing snap is installed from the channel asked for (or the default);
+/// an installed one moves only up, and only when a channel is asked for.
+fn snap(host: &Host, name: &str, opts: &PackageOptions) -> anyhow::Result<Outcome> {
+    let wanted = opts.snap_channel.as_ref();
+    let (cmd, detail) = match (snap_tracking(host, name)?, wanted) {
+        (None, _) => {
+            let channel = wanted.map_or_else(|| DEFAULT_LXD_CHANNEL.to_string(), Channel::to_string);
+            (
+                CommandLine::new("snap").args(["install", name, &format!("--channel={channel}")]),
+                format!("installed snap {name} ({channel})"),
+            )
         }
-        (Some(t), _) => {
+        (Some(tracking), None) => {
             return Ok(Outcome::new(
                 Status::Unchanged,
-                format!("snap {name} tracking {t}"),
+                format!(
+                    "snap {name} tracking {tracking}; no lxd-snap-channel asked for, so it is not refreshed"
+                ),
             ));
         }
-        (None, _) => {
-            let channel = wanted.unwrap_or(DEFAULT_LXD_CHANNEL);
-            CommandLine::new("snap").args(["install", name, &format!("--channel={channel}")])
-        }
+        (Some(tracking), Some(wanted)) => match Channel::decide(&tracking, wanted) {
+            Move::Stay => {
+                return Ok(Outcome::new(
+                    Status::Unchanged,
+                    format!("snap {name} tracking {tracking}"),
+                ));
+            }
+            Move::Refused(refusal) => {
+                let reason = refusal.reason(name);
+                log::warn!("{reason}; {}", refusal.fix());
+                return Ok(Outcome::new(Status::Unchanged, reason));
+            }
+            Move::Upgrade => (
+                CommandLine::new("snap").args(["refresh", name, &format!("--channel={wanted}")]),
+                format!(
+                    "snap {name} upgrade from {tracking} to {wanted}; the refresh restarts the {name} daemon"
+                ),
+            ),
+        },
     };
     if opts.no_install {
         return Err(coded(
@@ -370,13 +402,6 @@ fn snap(host: &Host, name: &str, opts: &PackageOptions) -> anyhow::Result<Outcom
         ));
     }
     let plan = planned(host.run(&cmd)?).into_iter().collect();
-    let detail = match tracking {
-        Some(t) => format!("snap {name} moved from {t} to {}", wanted.unwrap_or_default()),
-        None => format!(
-            "installed snap {name} ({})",
-            wanted.unwrap_or(DEFAULT_LXD_CHANNEL)
-        ),
-    };
     Ok(Outcome::new(Status::of_change(host.applies()), detail).with_plan(plan))
 }
 
@@ -440,5 +465,16 @@ mod tests {
             missing_debs(&host, &["lxc", "lxd", "dnsmasq-base", "qemu"]).unwrap(),
             ["lxd", "qemu"]
         );
+    }
+
+    #[test]
+    fn the_tracking_column_of_snap_list() {
+        let list = "Name  Version      Rev    Tracking       Publisher   Notes\n\
+                    lxd   5.21.2-34459c8  30131  5.21/stable    canonical✓  -\n";
+        assert_eq!(tracking_column(list, "lxd").as_deref(), Some("5.21/stable"));
+        assert_eq!(tracking_column(list, "lx"), None);
+        assert_eq!(tracking_column("", "lxd"), None);
+        // A truncated row gives an empty column, which no channel matches.
+        assert_eq!(tracking_column("Name\nlxd 1 2\n", "lxd").as_deref(), Some(""));
     }
 }
