@@ -96,7 +96,7 @@ pub const INCUS: Flavor = Flavor {
     systemd_units: &["incus.socket", "incus.service"],
     sysv: SysvStart::InitScript("incus"),
     ubuntu_snap: None,
-    log_file: "/var/log/incus/incusd.log",
+    log_file: "/var/log/incus/incus.log",
 };
 
 impl Flavor {
