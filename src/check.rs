@@ -15,7 +15,7 @@ const FAIL_BYTES: u64 = 1 << 30;
 const WARN_BYTES: u64 = 5 << 30;
 
 pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
-    let mut out = vec![distribution(host), namespaces(host), cgroups(host)];
+    let mut out = vec![distribution(host, ty), namespaces(host), cgroups(host)];
     out.push(kernel_feature(
         host,
         KernelFeature {
@@ -39,8 +39,14 @@ pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
     out
 }
 
-fn distribution(host: &Host) -> Check {
-    match OsRelease::read(host).and_then(|os| Distro::detect(&os).map(|_| os)) {
+/// The distribution, and a package of `ty` for its release (Incus has
+/// none before Debian 12 and Ubuntu 24.04).
+fn distribution(host: &Host, ty: ContainerType) -> Check {
+    let supported = OsRelease::read(host).and_then(|os| {
+        Distro::detect(&os)?.install_for(ty, &os)?;
+        Ok(os)
+    });
+    match supported {
         Ok(os) => check(
             "distribution",
             Verdict::Pass,
@@ -51,7 +57,7 @@ fn distribution(host: &Host) -> Check {
             "distribution",
             Verdict::Fail,
             err.to_string(),
-            "use Debian 12 or later, or Ubuntu",
+            "use Debian 12 or later, or Ubuntu (24.04 or later for Incus)",
         ),
     }
 }
