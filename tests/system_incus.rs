@@ -75,8 +75,17 @@ fn installed_version(package: &str) -> Option<String> {
 /// A host with no Incus and no backports source: what an earlier run of
 /// this test (or an operator) left is removed first.
 fn remove_incus() {
+    // The bridge's dnsmasq outlives the daemon: deleting the network through
+    // the API stops it; its pid file is the fallback.
+    quietly("incus", &["profile", "device", "remove", "default", "eth0"]);
+    quietly("incus", &["network", "delete", "incusbr0"]);
     quietly("service", &["incus", "stop"]);
-    quietly("pkill", &["-x", "incusd"]);
+    if let Ok(pid) = std::fs::read_to_string("/run/incus.pid") {
+        quietly("kill", &[pid.trim()]);
+    }
+    for pid in bridge_dnsmasq_pids() {
+        quietly("kill", &[&pid]);
+    }
     quietly("ip", &["link", "delete", "incusbr0"]);
     let out = Command::new("apt-get")
         .args([
@@ -95,6 +104,28 @@ fn remove_incus() {
     let _ = std::fs::remove_file("/run/incus.pid");
     let _ = std::fs::remove_file(BACKPORTS_FILE);
     assert!(installed_version("incus-base").is_none());
+}
+
+/// The dnsmasq that an earlier Incus started for incusbr0 (it has no pid
+/// file once /var/lib/incus is gone).
+fn bridge_dnsmasq_pids() -> Vec<String> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        if args.first().is_some_and(|a| a.ends_with(b"dnsmasq"))
+            && args.iter().any(|a| *a == b"--interface=incusbr0")
+        {
+            pids.push(pid);
+        }
+    }
+    pids
 }
 
 /// (network, prefix) of every IPv4 address and route on the host, by device.
