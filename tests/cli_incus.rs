@@ -10,32 +10,7 @@ mod support;
 use serde_json::json;
 use support::assert_one_error_line;
 use support::fake_host::*;
-
-const APT_INSTALL: &str =
-    "apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
 const BACKPORTS_FILE: &str = "etc/apt/sources.list.d/container-init-backports.sources";
-
-fn json_run(host: &FakeHost, args: &[&str]) -> Run {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    host.run(&all)
-}
-
-fn lines(text: &str) -> Vec<String> {
-    text.lines().map(str::to_string).collect()
-}
-
-fn detail(run: &Run, step: &str) -> String {
-    run.json()["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == step)
-        .unwrap_or_else(|| panic!("no step {step}: {run}"))["detail"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 /// The commands after the packages, the same for every host with Incus
 /// installed and no systemd: the init script, then the family's steps.

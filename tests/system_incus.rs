@@ -12,6 +12,8 @@
 
 mod support;
 
+use support::system::{json, run, tool};
+
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -25,25 +27,6 @@ const VETH_NS: &str = "ci-inc-h1";
 const HOST_SIDE: &str = "198.51.100.201";
 const TEST_HOST: &str = "198.51.100.202";
 
-fn tool(args: &[&str]) -> std::process::Output {
-    Command::new(assert_cmd::cargo::cargo_bin("container-init"))
-        .args(args)
-        .env_remove("CONTAINER_INIT_ROOT")
-        .env_remove("CONTAINER_INIT_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Cleanup that may find nothing to clean.
 fn quietly(program: &str, args: &[&str]) {
     let _ = Command::new(program)
@@ -51,16 +34,6 @@ fn quietly(program: &str, args: &[&str]) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
-}
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn installed_version(package: &str) -> Option<String> {

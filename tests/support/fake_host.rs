@@ -41,6 +41,38 @@ pub const CPU_PLAIN: &str =
 pub const CPU_VMX: &str =
     "processor\t: 0\nflags\t\t: fpu vme de pse tsc msr pae sse sse2 vmx ht syscall nx lm\n";
 
+/// apt-get's install line as the tool writes it, before the packages.
+pub const APT_INSTALL: &str =
+    "apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+
+/// Run the tool with `--output json` added.
+pub fn json_run(host: &FakeHost, args: &[&str]) -> Run {
+    json_run_with_env(host, args, &[])
+}
+
+pub fn json_run_with_env(host: &FakeHost, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    host.run_with_env(&all, env)
+}
+
+/// A step's detail, from `--output json`.
+pub fn detail(run: &Run, step: &str) -> String {
+    run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == step)
+        .unwrap_or_else(|| panic!("no step {step}: {run}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
+}
+
 pub struct FakeHost {
     pub root: TempDir,
     pub state: TempDir,
