@@ -272,6 +272,11 @@ fn user_joins_the_admin_group_once_and_bad_or_unknown_users_are_refused() {
     assert_one_error_line(&unknown.stderr);
     assert!(unknown.stderr.contains("--user bob: no such user"), "{unknown}");
 
+    let lxc = host.run(&["setup", "lxc", "--user", "alice"]);
+    assert_eq!(lxc.code, Some(64), "{lxc}");
+    assert_one_error_line(&lxc.stderr);
+    assert!(lxc.commands.is_empty(), "{lxc}");
+
     for bad in ["-G", "a:b", "1000"] {
         let run = host.run(&["setup", "incus", &format!("--user={bad}")]);
         assert_eq!(run.code, Some(64), "{bad}: {run}");

@@ -80,6 +80,12 @@ fn readiness(
 pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut Report) -> anyhow::Result<()> {
     signals::install();
     let ty = opts.container_type;
+    if opts.user.is_some() && !matches!(ty, ContainerType::Lxd | ContainerType::Incus) {
+        return Err(coded(
+            Exit::Usage,
+            format!("--user is for lxd and incus, which have an admin group; setup {ty} has none, so drop --user"),
+        ));
+    }
     // Before anything is read: without root, LXD's socket, dpkg's lock and
     // the services all refuse, and a plan built from those refusals would
     // invent work (a second bridge beside the one there is).
