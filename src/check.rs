@@ -36,6 +36,11 @@ pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
         out.push(nesting(host, ty));
     }
     out.push(disk_space(host));
+    let client = match ty {
+        ContainerType::Lxd => Some("lxc"),
+        _ => None,
+    };
+    out.extend(crate::proxy::agreement::check_line(host, client));
     out
 }
 

@@ -74,7 +74,7 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn client(settings: &ControllerSettings) -> anyhow::Result<Client> {
+fn client(settings: &ControllerSettings, url: &Url) -> anyhow::Result<Client> {
     let mut builder = Client::builder()
         .use_rustls_tls()
         .user_agent(concat!("container-init/", env!("CARGO_PKG_VERSION")))
@@ -82,6 +82,12 @@ fn client(settings: &ControllerSettings) -> anyhow::Result<Client> {
         // address is configured, not discovered.
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(settings.timeout);
+    // HTTPS_PROXY, HTTP_PROXY and NO_PROXY (and lower-case) apply as curl
+    // applies them. But a token goes over plain http only to loopback
+    // (request_url), and a proxy is another host: that request goes direct.
+    if url.scheme() == "http" && settings.token.is_some() {
+        builder = builder.no_proxy();
+    }
     if let Some(path) = &settings.ca_cert {
         let pem = crate::host::read_named(path).map_err(|e| {
             coded(
@@ -124,7 +130,7 @@ enum Failure {
 /// Fetch and return the controller's values for `ty` (not yet validated).
 pub fn fetch(settings: &ControllerSettings, ty: ContainerType) -> anyhow::Result<BTreeMap<String, String>> {
     let url = request_url(settings, ty)?;
-    let client = client(settings)?;
+    let client = client(settings, &url)?;
     let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0u32;

@@ -88,6 +88,14 @@ pub const FILES: &[(&str, &str)] = &[
         "setup lxc sets lxc.net.0.mtu here from lxc-default-mtu, one line, keeping the rest",
     ),
     (
+        "/etc/apt/apt.conf.d/80container-init-proxy",
+        "apt's proxy from the manager config's proxy keys; owned by container-init, removed when the keys are gone",
+    ),
+    (
+        "/var/lib/container-init/proxy.json",
+        "what setup set in snap's and the runtime's proxy settings, so that only that is taken back",
+    ),
+    (
         "/var/lib/dpkg/status",
         "read to tell which packages are installed, without running a process, while dpkg's journal is empty",
     ),
@@ -133,6 +141,7 @@ pub fn man_page() -> Vec<u8> {
     man.render_options_section(&mut out).expect("write to Vec");
     out.extend_from_slice(commands_section(&cmd).as_bytes());
     out.extend_from_slice(SETUP_SECTION.as_bytes());
+    out.extend_from_slice(PROXY_SECTION.as_bytes());
     out.extend_from_slice(CONTROLLER_SECTION.as_bytes());
     out.extend_from_slice(exit_section().as_bytes());
     out.extend_from_slice(table_section("ENVIRONMENT", ENVIRONMENT).as_bytes());
@@ -140,6 +149,25 @@ pub fn man_page() -> Vec<u8> {
     man.render_version_section(&mut out).expect("write to Vec");
     out
 }
+
+/// The proxy keys and where each consumer gets them.
+const PROXY_SECTION: &str = r#".SH PROXY
+The manager\-config keys \fBhttp\-proxy\fR, \fBhttps\-proxy\fR and \fBno\-proxy\fR
+go to apt, to snap (\fBsnap set system proxy.http proxy.https proxy.no\-proxy\fR,
+Ubuntu's LXD only) and to LXD (\fBcore.proxy_http\fR, \fBcore.proxy_https\fR,
+\fBcore.proxy_ignore_hosts\fR); \fBapt\-http\-proxy\fR and \fBapt\-https\-proxy\fR
+replace the first two for apt only. apt gets
+/etc/apt/apt.conf.d/80container\-init\-proxy, written before the packages are
+installed, with a "DIRECT" entry for each no\-proxy host name or IPv4 address
+(apt cannot take domains, CIDRs or IPv6 there). Only differing keys change; a
+key removed from the manager config unsets what setup had set for it, and only
+while it still holds that value (recorded in /var/lib/container\-init/proxy.json).
+A proxy URL is http:// or https://, a host, an optional port and an optional
+trailing /; anything else, credentials included, exits 65 naming the key.
+The controller request honours HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY
+as curl does, except that a token sent over plain http (loopback only) never
+goes through a proxy. \fBcheck\fR warns when apt, snap and LXD disagree.
+"#;
 
 /// What `setup` does, in order.
 const SETUP_SECTION: &str = r#".SH SETUP

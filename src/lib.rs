@@ -18,6 +18,7 @@ pub mod logging;
 pub mod lxc_net;
 pub mod manager_config;
 pub mod net;
+pub mod proxy;
 pub mod report;
 pub mod secret;
 pub mod settings;

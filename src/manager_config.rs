@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 use crate::exit::{Exit, coded};
+use crate::proxy::ProxySettings;
 use crate::snap_channel::Channel;
 
 /// Values that live only in `log::warn!` and `show`: kept, never acted upon.
-pub const KNOWN_KEYS: [&str; 7] = [
+pub const KNOWN_KEYS: [&str; 12] = [
     "name",
     "log-dir",
     "availability-zone",
@@ -16,6 +17,11 @@ pub const KNOWN_KEYS: [&str; 7] = [
     "ip-forwarding",
     "enable-nat",
     "lxd-snap-channel",
+    "http-proxy",
+    "https-proxy",
+    "no-proxy",
+    "apt-http-proxy",
+    "apt-https-proxy",
 ];
 
 pub const MTU_RANGE: std::ops::RangeInclusive<u32> = 576..=9216;
@@ -31,6 +37,8 @@ pub struct ManagerConfig {
     /// `None`: the runtime's own default (on for the LXD bridge).
     pub enable_nat: Option<bool>,
     pub lxd_snap_channel: Option<Channel>,
+    /// `http-proxy`, `https-proxy`, `no-proxy`, `apt-http-proxy`, `apt-https-proxy`.
+    pub proxy: ProxySettings,
     /// Keys this version does not know, kept as they came.
     pub unknown: BTreeMap<String, String>,
 }
@@ -47,6 +55,10 @@ impl ManagerConfig {
         let mut config = ManagerConfig::default();
         for (key, value) in values {
             if value.is_empty() {
+                continue;
+            }
+            // Their errors must not echo a value that may hold a password.
+            if config.proxy.set(key, value)? {
                 continue;
             }
             let invalid = |why: &str| {
@@ -112,6 +124,9 @@ impl ManagerConfig {
             "lxd-snap-channel",
             self.lxd_snap_channel.as_ref().map(Channel::to_string),
         );
+        for (k, v) in self.proxy.values() {
+            put(k, Some(v));
+        }
         out
     }
 }
@@ -266,6 +281,25 @@ mod tests {
             ["enable-nat", "future", "ip-forwarding", "lxc-default-mtu"]
         );
         assert_eq!(ManagerConfig::from_values(&values).unwrap(), c);
+    }
+
+    #[test]
+    fn proxy_keys_are_typed_shown_canonically_and_round_trip() {
+        let c = parse(&[
+            ("http-proxy", "http://Proxy.example:3128/"),
+            ("no-proxy", "localhost, .corp"),
+            ("apt-https-proxy", "https://[::1]:3142"),
+        ])
+        .unwrap();
+        assert!(c.unknown.is_empty());
+        let values = c.to_values();
+        assert_eq!(values["http-proxy"], "http://proxy.example:3128");
+        assert_eq!(values["no-proxy"], "localhost,.corp");
+        assert_eq!(values["apt-https-proxy"], "https://[::1]:3142");
+        assert_eq!(ManagerConfig::from_values(&values).unwrap(), c);
+        let err = parse(&[("https-proxy", "http://u:secretpw@p")]).unwrap_err();
+        assert_eq!(exit_for(&err), Exit::Data);
+        assert!(err.to_string().contains("https-proxy") && !err.to_string().contains("secretpw"));
     }
 
     #[test]

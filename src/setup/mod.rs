@@ -21,6 +21,7 @@ use crate::forwarding::{self, Forwarding};
 use crate::host::os_release::OsRelease;
 use crate::host::{Host, HostLock, LOCK_PATH};
 use crate::lxc_net::{self, LxcNet, Request};
+use crate::proxy::{self, ProxySettings};
 use crate::report::{Outcome, Report, Status};
 use crate::settings::Settings;
 use crate::signals;
@@ -77,13 +78,49 @@ fn readiness(
     report.run_step("readiness", probe)
 }
 
+/// apt's proxy file, and snap's proxy where LXD comes from the snap store:
+/// before the packages, so that this run's downloads use them. Shown only
+/// when a proxy key is set or something the tool set is still in place.
+fn proxy_before_packages(
+    host: &Host,
+    ty: ContainerType,
+    wanted: &ProxySettings,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    if wanted.apt_http().is_some() || wanted.apt_https().is_some() || host.exists(proxy::apt::APT_CONF) {
+        report.run_step("apt-proxy", || proxy::apt::step(host, wanted))?;
+    }
+    let from_snap = OsRelease::read(host)
+        .and_then(|os| Distro::detect(&os)?.install_for(ty, &os))
+        .is_ok_and(|install| matches!(install, distro::Install::Snap { .. }));
+    if from_snap && proxy::in_play(host, proxy::snap::CONSUMER, &proxy::snap::wanted(wanted))? {
+        report.run_step("snap-proxy", || proxy::snap::step(host, wanted))?;
+    }
+    Ok(())
+}
+
+/// The runtime's own proxy (`core.proxy_*`), once its daemon answers.
+fn runtime_proxy(
+    host: &Host,
+    client: &str,
+    wanted: &ProxySettings,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    if proxy::in_play(host, client, &proxy::runtime::wanted(wanted))? {
+        report.run_step("runtime-proxy", || proxy::runtime::step(host, client, wanted))?;
+    }
+    Ok(())
+}
+
 pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut Report) -> anyhow::Result<()> {
     signals::install();
     let ty = opts.container_type;
     if opts.user.is_some() && !matches!(ty, ContainerType::Lxd | ContainerType::Incus) {
         return Err(coded(
             Exit::Usage,
-            format!("--user is for lxd and incus, which have an admin group; setup {ty} has none, so drop --user"),
+            format!(
+                "--user is for lxd and incus, which have an admin group; setup {ty} has none, so drop --user"
+            ),
         ));
     }
     // Before anything is read: without root, LXD's socket, dpkg's lock and
@@ -164,6 +201,8 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     {
         report.run_step("dpkg-recovery", || packages::recover(host, &found, lock_deadline))?;
     }
+    proxy_before_packages(host, ty, &config.proxy, report)?;
+
     let distro = report.run_step("packages", || {
         let (distro, install) = detected?;
         let pkg_opts = PackageOptions {
@@ -186,6 +225,7 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             let probed = report.run_step(&flavor.step("daemon"), || {
                 lxd_family::daemon_step(host, runtime, init, distro)
             })?;
+            runtime_proxy(host, flavor.client, &config.proxy, report)?;
             report.run_step(&flavor.step("network"), || {
                 lxd_family::network_step(host, runtime, &config, settings.bridge_subnet, probed)
             })?;

@@ -28,6 +28,11 @@ Runtime commands run in a cleaned environment, so the fakes find their state
 through fake-host.json beside them (written by tests/support/fake_host.rs),
 and record the environment each got in $STATE/env.jsonl. dpkg-query folds
 dpkg's journal (var/lib/dpkg/updates/*) into the status file, as dpkg does.
+  snap_config      {"proxy.http": ...}: `snap set system` options
+  server_config    {"core.proxy_http": ...}: LXD's server config (`lxc config set`)
+  incus_server_config  the same for Incus (`incus config set`)
+  apt_proxy_at_install  written by the fake apt-get install: the tool's apt proxy
+                   file as it was when the packages were installed ("" if none)
 """
 
 import json
@@ -107,6 +112,8 @@ def apt_get(state, args):
     if journal_files():
         fail("E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.", 100)
     if args[:1] == ["install"]:
+        proxy = os.path.join(ROOT, "etc/apt/apt.conf.d/80container-init-proxy")
+        state["apt_proxy_at_install"] = open(proxy).read() if os.path.exists(proxy) else ""
         if state.get("stale_lists"):
             fail("E: Unable to locate package " + args[-1], 100)
         packages = [a for a in args[1:] if not a.startswith("-") and not a.startswith("Dpkg::")]
@@ -260,6 +267,21 @@ def snap(state, args):
         print(f"{args[1]} ({channel}) 5.21.2 from Canonical** installed")
     elif args[:2] == ["start", "--enable"]:
         run_unit(state, args[2])
+    elif args[:2] == ["get", "system"] and args[2:] == ["proxy", "-d"]:
+        config = state.get("snap_config", {})
+        proxy = {k.split(".", 1)[1]: v for k, v in config.items() if k.startswith("proxy.")}
+        if not proxy:
+            fail('error: snap "core" has no "proxy" configuration option')
+        print(json.dumps({"proxy": proxy}, indent=2))
+    elif args[:2] == ["set", "system"]:
+        config = state.setdefault("snap_config", {})
+        for word in args[2:]:
+            k, v = word.split("=", 1)
+            config[k] = v
+    elif args[:2] == ["unset", "system"]:
+        config = state.setdefault("snap_config", {})
+        for k in args[2:]:
+            config.pop(k, None)
     else:
         fail("error: the fake snap does not know " + shlex.join(args))
 
@@ -376,12 +398,17 @@ def lxd_like(state, objects, args, bridge, client):
             f'Error: Get "http://unix.socket/1.0": dial unix {socket}: '
             "connect: no such file or directory"
         )
+    # Server config where the proxy tests read it: top level for both.
+    config_key = "server_config" if client == "lxc" else "incus_server_config"
+    objects_config = state
     networks = objects.setdefault("networks", {})
     pools = objects.setdefault("pools", [])
     profile = objects.setdefault("profile", {"devices": {}})
     if args[0] == "query":
         path = args[1]
-        if path == f"/1.0/networks/{bridge}":
+        if path == "/1.0":
+            print(json.dumps({"config": objects_config.get(config_key, {}), "api_status": "stable"}))
+        elif path == f"/1.0/networks/{bridge}":
             if bridge not in networks:
                 fail("Error: Network not found")
             print(json.dumps({"config": networks[bridge], "managed": True, "type": "bridge"}))
@@ -409,6 +436,10 @@ def lxd_like(state, objects, args, bridge, client):
         networks[args[2]].update(key_values(args[3:]))
     elif args[:2] == ["network", "unset"]:
         networks[args[2]].pop(args[3], None)
+    elif args[:2] == ["config", "set"] and len(args) == 4:
+        objects_config.setdefault(config_key, {})[args[2]] = args[3]
+    elif args[:2] == ["config", "unset"] and len(args) == 3:
+        objects_config.setdefault(config_key, {}).pop(args[2], None)
     elif args[:2] == ["storage", "create"]:
         pools.append(args[2])
     elif args[:3] == ["profile", "device", "add"]:
@@ -490,6 +521,18 @@ def ip(state, args):
         fail("the fake ip does not know " + shlex.join(args))
 
 
+def apt_config(state, args):
+    """`apt-config dump`: the `Key "value";` lines of the files under the root."""
+    assert args == ["dump"], args
+    for directory in ("etc/apt/apt.conf.d",):
+        path = os.path.join(ROOT, directory)
+        for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
+            with open(os.path.join(path, name)) as f:
+                for line in f:
+                    if line.strip() and not line.startswith("//"):
+                        sys.stdout.write(line)
+
+
 def lxc_ls(state, args):
     print("5.0.2")
 
@@ -497,6 +540,7 @@ def lxc_ls(state, args):
 TOOLS = {
     "apt-get": apt_get,
     "apt-cache": apt_cache,
+    "apt-config": apt_config,
     "snap": snap,
     "systemctl": systemctl,
     "service": service,

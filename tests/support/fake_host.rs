@@ -9,9 +9,10 @@ use tempfile::TempDir;
 
 use super::bin;
 
-const TOOLS: [&str; 15] = [
+const TOOLS: [&str; 16] = [
     "apt-get",
     "apt-cache",
+    "apt-config",
     "snap",
     "systemctl",
     "service",

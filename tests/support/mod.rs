@@ -4,6 +4,7 @@
 
 pub mod fake_host;
 pub mod https;
+pub mod proxy;
 pub mod system;
 pub mod test;
 
@@ -32,6 +33,16 @@ pub fn bin() -> Command {
         "RUST_LOG",
         "NO_COLOR",
         "CONTAINER_INIT_TOKEN",
+        // The controller honours these as curl does; only a test that sets
+        // them gets a proxy.
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "all_proxy",
     ] {
         cmd.env_remove(var);
     }
