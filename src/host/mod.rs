@@ -15,10 +15,11 @@ mod runner;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 pub use files::{FileChange, read_named, write_error};
 pub use lock::{HeldLock, HostLock, LOCK_PATH};
-pub use runner::{CommandLine, Output, Ran, command_failed};
+pub use runner::{CommandLine, Output, RUNTIME_PATH, Ran, TimeLimit, command_failed};
 
 use crate::exit::{Exit, coded};
 
@@ -36,6 +37,8 @@ pub enum Mode {
 pub struct Host {
     root: PathBuf,
     mode: Mode,
+    /// The HOME of runtime commands: made on first use, removed on drop.
+    home: OnceLock<tempfile::TempDir>,
 }
 
 impl Host {
@@ -43,7 +46,28 @@ impl Host {
         Host {
             root: root.into(),
             mode,
+            home: OnceLock::new(),
         }
+    }
+
+    /// A private, empty directory (mode 0700, in /tmp, gone when the run
+    /// ends) for runtime commands' HOME: scratch, not host state, so it is
+    /// made in a dry run too and is not under `--root`.
+    fn private_home(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = self.home.get() {
+            return Ok(dir.path().to_path_buf());
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("container-init-home.")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir_in("/tmp")
+            .map_err(|e| {
+                coded(
+                    Exit::CantCreate,
+                    format!("cannot make a private HOME in /tmp: {e}; make /tmp writable"),
+                )
+            })?;
+        Ok(self.home.get_or_init(|| dir).path().to_path_buf())
     }
 
     pub fn mode(&self) -> Mode {

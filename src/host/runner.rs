@@ -2,9 +2,9 @@
 //! `duct`. A failure names the whole command line and the end of its stderr;
 //! in a dry run a command that would change the host is shown, not run.
 
+use std::collections::BTreeMap;
 use std::fmt;
-
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Host;
 use crate::exit::{Exit, coded};
@@ -12,6 +12,21 @@ use crate::signals;
 
 /// How often a running child is looked at.
 const POLL: Duration = Duration::from_millis(2);
+
+/// How long a timed-out child's group has between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// The PATH runtime commands get: the system's own tools, and snap's, never
+/// a directory the caller put first.
+pub const RUNTIME_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin";
+
+/// The most a command may run, and the runtime it was waiting on, for the
+/// error when it runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeLimit {
+    pub after: Duration,
+    pub runtime: String,
+}
 
 /// How much of a failed command's stderr an error carries.
 const STDERR_TAIL_LINES: usize = 8;
@@ -21,6 +36,9 @@ pub struct CommandLine {
     program: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Run in the fixed runtime environment rather than the caller's.
+    runtime_env: bool,
+    limit: Option<TimeLimit>,
 }
 
 impl CommandLine {
@@ -29,7 +47,42 @@ impl CommandLine {
             program: program.to_string(),
             args: Vec::new(),
             env: Vec::new(),
+            runtime_env: false,
+            limit: None,
         }
+    }
+
+    /// A command that talks to, or starts, a container runtime: it runs in a
+    /// fixed environment ([`Host::runtime_env`]), so that whatever the
+    /// caller's shell exports (`LXD_DIR`, `LXD_CONF`, `INCUS_DIR`,
+    /// `LIBVIRT_DEFAULT_URI`, a default remote in `~/.config/lxc`) it
+    /// reaches the system's own daemon.
+    pub fn runtime_env(mut self) -> CommandLine {
+        self.runtime_env = true;
+        self
+    }
+
+    /// Kill the command's process group once it has run for `after`, and
+    /// fail with 75 naming `runtime`.
+    pub fn time_limit(mut self, after: Duration, runtime: &str) -> CommandLine {
+        self.limit = Some(TimeLimit {
+            after,
+            runtime: runtime.to_string(),
+        });
+        self
+    }
+
+    /// Both of the above: a command on `runtime`, bounded by `after`.
+    pub fn on_runtime(self, runtime: &str, after: Duration) -> CommandLine {
+        self.runtime_env().time_limit(after, runtime)
+    }
+
+    pub fn limit(&self) -> Option<&TimeLimit> {
+        self.limit.as_ref()
+    }
+
+    pub fn uses_runtime_env(&self) -> bool {
+        self.runtime_env
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> CommandLine {
@@ -55,12 +108,19 @@ impl CommandLine {
         &self.program
     }
 
-    fn expression(&self) -> duct::Expression {
+    fn expression(&self, host: &Host) -> anyhow::Result<duct::Expression> {
         let mut expr = duct::cmd(&self.program, &self.args);
-        for (k, v) in &self.env {
-            expr = expr.env(k, v);
+        if self.runtime_env {
+            let mut env = host.runtime_env()?;
+            env.extend(self.env.iter().cloned());
+            expr = expr.full_env(env);
+        } else {
+            for (k, v) in &self.env {
+                expr = expr.env(k, v);
+            }
         }
-        expr.stdin_null()
+        Ok(expr
+            .stdin_null()
             .stdout_capture()
             .stderr_capture()
             .unchecked()
@@ -70,7 +130,7 @@ impl CommandLine {
             .before_spawn(|cmd| {
                 std::os::unix::process::CommandExt::process_group(cmd, 0);
                 Ok(())
-            })
+            }))
     }
 }
 
@@ -176,10 +236,12 @@ impl Host {
             };
             coded(Exit::Os, format!("cannot run `{cmd}`: {advice}"))
         };
-        let handle = cmd.expression().start().map_err(cannot_run)?;
+        let started = Instant::now();
+        let handle = cmd.expression(self)?.start().map_err(cannot_run)?;
         // Poll rather than block, so that a SIGINT or SIGTERM we caught is
         // passed on to the child, and we still wait for it to finish.
         let mut forwarded = false;
+        let mut timed_out: Option<Instant> = None;
         let out = loop {
             if let Some(out) = handle.try_wait().map_err(cannot_run)? {
                 break out.clone();
@@ -191,8 +253,29 @@ impl Host {
                 }
                 forwarded = true;
             }
+            // Past its limit: SIGTERM to the whole group, then SIGKILL for
+            // whatever is still there after a grace period.
+            match (&cmd.limit, timed_out) {
+                (Some(limit), None) if started.elapsed() >= limit.after => {
+                    log::warn!("`{cmd}` ran past {}s; stopping it", limit.after.as_secs());
+                    for pid in handle.pids() {
+                        signals::forward_to_group(pid, libc::SIGTERM);
+                    }
+                    timed_out = Some(Instant::now());
+                }
+                (Some(_), Some(at)) if at.elapsed() >= KILL_GRACE => {
+                    for pid in handle.pids() {
+                        signals::forward_to_group(pid, libc::SIGKILL);
+                    }
+                }
+                _ => {}
+            }
             std::thread::sleep(POLL);
         };
+        if let (Some(limit), Some(_)) = (&cmd.limit, timed_out) {
+            signals::check()?;
+            return Err(timed_out_error(cmd, limit));
+        }
         let out = Output {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -201,6 +284,45 @@ impl Host {
         log::debug!("`{cmd}` exited {:?}", out.code);
         signals::check()?;
         Ok(out)
+    }
+}
+
+fn timed_out_error(cmd: &CommandLine, limit: &TimeLimit) -> anyhow::Error {
+    coded(
+        Exit::TempFail,
+        format!(
+            "{} did not answer within {}s: `{cmd}` was still waiting and was stopped; \
+             check that {} is not hung (its log, its process state), or raise --runtime-timeout",
+            limit.runtime,
+            limit.after.as_secs(),
+            limit.runtime,
+        ),
+    )
+}
+
+impl Host {
+    /// The environment of a runtime command: a fixed PATH, `LC_ALL=C`, and a
+    /// private, empty HOME and client config directory, so that no default
+    /// remote or `LXD_DIR` of the caller's steers it. Under a `--root` other
+    /// than `/` (a prepared tree, as the tests use) the caller's PATH is
+    /// kept, so that the tools of that test host are the ones run.
+    pub fn runtime_env(&self) -> anyhow::Result<BTreeMap<String, String>> {
+        let home = self.private_home()?;
+        let path = if self.root() == std::path::Path::new("/") {
+            RUNTIME_PATH.to_string()
+        } else {
+            std::env::var("PATH").unwrap_or_else(|_| RUNTIME_PATH.to_string())
+        };
+        let home_str = home.display().to_string();
+        Ok(BTreeMap::from([
+            ("PATH".to_string(), path),
+            ("LC_ALL".to_string(), "C".to_string()),
+            ("HOME".to_string(), home_str.clone()),
+            // The LXD and Incus clients read their remotes from here; empty,
+            // the only remote is `local`, the system daemon's unix socket.
+            ("LXD_CONF".to_string(), format!("{home_str}/lxc")),
+            ("INCUS_CONF".to_string(), format!("{home_str}/incus")),
+        ]))
     }
 }
 
@@ -274,6 +396,78 @@ mod tests {
         let cmd = CommandLine::new("touch").arg(marker.to_str().unwrap());
         assert_eq!(host.run(&cmd).unwrap(), Ran::Planned(format!("run: {cmd}")));
         assert!(!marker.exists());
+    }
+
+    #[test]
+    fn a_command_past_its_limit_is_stopped_with_its_whole_group_and_gives_75() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let host = Host::new("/", Mode::Apply);
+        // A child of the child, as `lxc` under a wrapper or dpkg under apt.
+        let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+        let cmd = CommandLine::new("sh")
+            .args(["-c", &script])
+            .time_limit(Duration::from_millis(300), "LXD");
+        let started = Instant::now();
+        let err = host.query_status(&cmd).unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(exit_for(&err), Exit::TempFail);
+        let msg = err.to_string();
+        assert!(msg.starts_with("LXD did not answer within 0s: `sh -c "), "{msg}");
+        assert!(msg.contains("--runtime-timeout"), "{msg}");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+        // Gone, or a zombie waiting for its new parent to reap it.
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "the grandchild still runs: {stat}"
+        );
+    }
+
+    #[test]
+    fn a_command_within_its_limit_runs_as_usual() {
+        let host = Host::new("/", Mode::Apply);
+        let cmd = CommandLine::new("true").time_limit(Duration::from_secs(30), "LXD");
+        assert!(host.query(&cmd).is_ok());
+    }
+
+    #[test]
+    fn runtime_commands_get_a_fixed_environment_and_a_private_empty_home() {
+        let host = Host::new("/", Mode::Apply);
+        let out = host
+            .query(
+                &CommandLine::new("env")
+                    .runtime_env()
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )
+            .unwrap();
+        let env: BTreeMap<&str, &str> = out.stdout.lines().filter_map(|l| l.split_once('=')).collect();
+        assert_eq!(
+            env.keys().copied().collect::<Vec<_>>(),
+            [
+                "DEBIAN_FRONTEND",
+                "HOME",
+                "INCUS_CONF",
+                "LC_ALL",
+                "LXD_CONF",
+                "PATH"
+            ],
+            "{env:?}"
+        );
+        assert_eq!(env["PATH"], RUNTIME_PATH);
+        assert_eq!(env["LC_ALL"], "C");
+        let home = std::path::Path::new(env["HOME"]);
+        assert!(home.starts_with("/tmp"), "{home:?}");
+        assert_eq!(std::fs::read_dir(home).unwrap().count(), 0);
+        assert_eq!(env["LXD_CONF"], format!("{}/lxc", home.display()));
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(home).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o700);
+        drop(host);
+        assert!(!home.exists(), "the private HOME outlived the run");
     }
 
     #[test]
