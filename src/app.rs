@@ -205,7 +205,7 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             return manager_config_show(cli, host, report, *container_type, source, format);
         }
         Command::Setup(args) => {
-            let mut settings = settings(cli, host, &args.source)?;
+            let mut settings = settings(cli, host, &args.source, args.runtime_timeout)?;
             if let Some(v) = env_bool("CONTAINER_INIT_ADDRESS_ALLOCATION")? {
                 settings.address_allocation = v;
             }
@@ -215,6 +215,7 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
                 lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
                 allow_emulation: args.allow_emulation,
                 no_install: args.no_install,
+                runtime_timeout: settings.runtime_timeout,
             };
             setup::run(host, &settings, &opts, report)?;
         }
@@ -261,7 +262,12 @@ fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {
 }
 
 /// The settings of the config file, environment and flags, merged.
-pub fn settings(cli: &Cli, host: &Host, source: &SourceArgs) -> anyhow::Result<Settings> {
+pub fn settings(
+    cli: &Cli,
+    host: &Host,
+    source: &SourceArgs,
+    runtime_timeout: Option<u64>,
+) -> anyhow::Result<Settings> {
     let (file, path) = ConfigFile::load(cli.config.as_deref(), host)?;
     if let Some(path) = path {
         log::info!("read settings from {}", path.display());
@@ -274,6 +280,7 @@ pub fn settings(cli: &Cli, host: &Host, source: &SourceArgs) -> anyhow::Result<S
         namespace: source.namespace.clone(),
         address_allocation: None,
         timeout: std::time::Duration::from_secs(source.timeout),
+        runtime_timeout,
     };
     Settings::resolve(&flags, file, std::env::var(TOKEN_ENV).ok())
 }
@@ -286,7 +293,7 @@ fn manager_config_show(
     source: &SourceArgs,
     format: DocFormat,
 ) -> anyhow::Result<Done> {
-    let settings = settings(cli, host, source)?;
+    let settings = settings(cli, host, source, None)?;
     let sourced = report.run_step("manager-config", || {
         let got = config_source::obtain(&settings, ty, source.manager_config.as_deref())?;
         Ok(Outcome::new(Status::Unchanged, got.source.describe()).with_value(got))

@@ -131,6 +131,16 @@ pub struct SetupArgs {
     /// Fail with 69 instead of installing a missing package
     #[arg(long)]
     pub no_install: bool,
+
+    /// The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CONTAINER_INIT_RUNTIME_TIMEOUT",
+        hide_env_values = true,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub runtime_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,10 @@ use crate::secret::Token;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/container-init/config.yaml";
 pub const TOKEN_ENV: &str = "CONTAINER_INIT_TOKEN";
+/// The most any query, start or readiness wait on a runtime may take.
+pub const DEFAULT_RUNTIME_TIMEOUT: Duration = Duration::from_secs(120);
+/// Bounds of `--runtime-timeout` and `runtime-timeout`, in seconds.
+pub const RUNTIME_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 
 /// `/etc/container-init/config.yaml`. Unknown keys are errors: a typo in a
 /// file that steers a host should not pass silently.
@@ -23,6 +27,8 @@ pub struct ConfigFile {
     pub machine: Option<StringOrNumber>,
     pub namespace: Option<String>,
     pub address_allocation: Option<bool>,
+    /// Seconds; `--runtime-timeout` and its environment variable win.
+    pub runtime_timeout: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +110,8 @@ pub struct Overrides {
     pub namespace: Option<String>,
     pub address_allocation: Option<bool>,
     pub timeout: Duration,
+    /// Seconds, from `--runtime-timeout` or `CONTAINER_INIT_RUNTIME_TIMEOUT`.
+    pub runtime_timeout: Option<u64>,
 }
 
 /// Where and how to reach the controller.
@@ -123,6 +131,7 @@ pub struct Settings {
     pub controller: Option<ControllerSettings>,
     pub namespace: Option<String>,
     pub address_allocation: bool,
+    pub runtime_timeout: Duration,
 }
 
 impl Settings {
@@ -167,7 +176,23 @@ impl Settings {
                 None
             }
         };
+        let runtime_timeout = match (flags.runtime_timeout, file.runtime_timeout) {
+            (Some(secs), _) => Duration::from_secs(secs),
+            (None, Some(secs)) if RUNTIME_TIMEOUT_RANGE.contains(&secs) => Duration::from_secs(secs),
+            (None, Some(secs)) => {
+                return Err(coded(
+                    Exit::Config,
+                    format!(
+                        "runtime-timeout: {secs} in the config file is out of range; give {} to {} seconds",
+                        RUNTIME_TIMEOUT_RANGE.start(),
+                        RUNTIME_TIMEOUT_RANGE.end()
+                    ),
+                ));
+            }
+            (None, None) => DEFAULT_RUNTIME_TIMEOUT,
+        };
         Ok(Settings {
+            runtime_timeout,
             controller,
             namespace: flags.namespace.clone().or(file.namespace),
             address_allocation: flags
@@ -251,6 +276,27 @@ mod tests {
         assert_eq!(c.url, "https://flag");
         assert_eq!(c.machine.as_deref(), Some("9"));
         assert_eq!(s.namespace.as_deref(), Some("ns"));
+    }
+
+    #[test]
+    fn runtime_timeout_flag_then_file_then_default() {
+        let file = || ConfigFile::parse("runtime-timeout: 30\n").unwrap();
+        let resolve = |flag: Option<u64>, file: ConfigFile| {
+            let flags = Overrides {
+                runtime_timeout: flag,
+                ..Overrides::default()
+            };
+            Settings::resolve(&flags, file, None).map(|s| s.runtime_timeout)
+        };
+        assert_eq!(resolve(Some(5), file()).unwrap(), Duration::from_secs(5));
+        assert_eq!(resolve(None, file()).unwrap(), Duration::from_secs(30));
+        assert_eq!(
+            resolve(None, ConfigFile::default()).unwrap(),
+            DEFAULT_RUNTIME_TIMEOUT
+        );
+        let err = resolve(None, ConfigFile::parse("runtime-timeout: 0\n").unwrap()).unwrap_err();
+        assert_eq!(exit_for(&err), Exit::Config);
+        assert!(err.to_string().contains("runtime-timeout: 0"), "{err}");
     }
 
     #[test]

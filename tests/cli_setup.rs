@@ -36,8 +36,8 @@ fn debian_lxd_fresh_run_runs_exactly_these_commands_then_a_second_run_changes_no
         "apt-cache policy lxd dnsmasq-base nftables
 {APT_INSTALL} lxd dnsmasq-base nftables
 lxc query /1.0/networks/lxdbr0
-start-stop-daemon --start --quiet --oknodo --background --make-pidfile --pidfile /run/lxd.pid --name lxd --startas /usr/bin/lxd -- --group lxd --logfile=/var/log/lxd/lxd.log
-lxd waitready --timeout=600
+start-stop-daemon --start --quiet --background --make-pidfile --pidfile /run/lxd.pid --name lxd --startas /usr/bin/lxd -- --group lxd --logfile=/var/log/lxd/lxd.log
+lxd waitready --timeout=120
 lxc query /1.0/networks/lxdbr0
 ip -4 -o addr show
 ip -4 route show table all
@@ -119,7 +119,7 @@ fn debian_lxd_under_systemd_starts_the_units_with_systemctl() {
         run.commands[1..3],
         [
             "systemctl enable --now lxd.socket lxd.service",
-            "lxd waitready --timeout=600"
+            "lxd waitready --timeout=120"
         ]
     );
     assert!(!run.commands.iter().any(|c| c.starts_with("apt-")), "{run}");
@@ -153,12 +153,27 @@ fn an_existing_bridge_that_differs_is_corrected_and_what_fits_stays() {
             "lxc network set lxdbr0 bridge.mtu=1450 ipv4.nat=true ipv6.address=none",
             "lxc query /1.0/storage-pools/default",
             "lxc query /1.0/profiles/default",
-            "lxc profile device remove default eth0",
-            "lxc profile device add default eth0 nic network=lxdbr0 name=eth0",
+            "lxc profile device set default eth0 network=lxdbr0",
             "lxc query /1.0/networks/lxdbr0/state",
         ],
         "{run}"
     );
+    let detail = |step: &str| {
+        run.json()["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == step)
+            .unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        detail("lxd-network"),
+        "lxdbr0 10.20.30.1/24: bridge.mtu (unset) -> 1450, ipv4.nat false -> true, ipv6.address auto -> none"
+    );
+    assert_eq!(detail("lxd-profile"), "eth0: network br-other -> lxdbr0");
     assert_eq!(run.status_of("lxd-daemon"), "unchanged");
     assert_eq!(run.status_of("lxd-network"), "changed");
     assert_eq!(run.status_of("lxd-storage"), "unchanged");

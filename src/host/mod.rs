@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 pub use files::{FileChange, read_named, write_error};
 pub use lock::{HeldLock, HostLock, LOCK_PATH};
-pub use runner::{CommandLine, Output, RUNTIME_PATH, Ran, TimeLimit, command_failed};
+pub use runner::{CommandLine, Output, RUNTIME_PATH, Ran, TimeLimit, command_failed, is_not_installed};
 
 use crate::exit::{Exit, coded};
 

@@ -229,12 +229,14 @@ impl Host {
     pub fn query_status(&self, cmd: &CommandLine) -> anyhow::Result<Output> {
         log::debug!("running {cmd}");
         let cannot_run = |e: std::io::Error| {
-            let advice = if e.kind() == std::io::ErrorKind::NotFound {
-                format!("{} is not installed or not on PATH", cmd.program)
-            } else {
-                e.to_string()
-            };
-            coded(Exit::Os, format!("cannot run `{cmd}`: {advice}"))
+            if e.kind() == std::io::ErrorKind::NotFound {
+                let advice = format!("{} is not installed or not on PATH", cmd.program);
+                return anyhow::Error::new(NotInstalled).context(crate::exit::Coded {
+                    exit: Exit::Os,
+                    message: format!("cannot run `{cmd}`: {advice}"),
+                });
+            }
+            coded(Exit::Os, format!("cannot run `{cmd}`: {e}"))
         };
         let started = Instant::now();
         let handle = cmd.expression(self)?.start().map_err(cannot_run)?;
@@ -285,6 +287,23 @@ impl Host {
         signals::check()?;
         Ok(out)
     }
+}
+
+/// The program of a command is not there: in a dry run before the package
+/// that brings it is installed, a plan rather than a failure.
+#[derive(Debug)]
+pub struct NotInstalled;
+
+impl fmt::Display for NotInstalled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no such program")
+    }
+}
+
+impl std::error::Error for NotInstalled {}
+
+pub fn is_not_installed(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.is::<NotInstalled>())
 }
 
 fn timed_out_error(cmd: &CommandLine, limit: &TimeLimit) -> anyhow::Error {

@@ -1,14 +1,22 @@
 //! LXD: the daemon up and ready, the bridge `lxdbr0` on a free private /24,
 //! a `default` storage pool, and the `default` profile using both. Each part
-//! is read first (`lxc query`) and only what differs is changed.
+//! is read first (`lxc query`) and only the keys that differ are changed,
+//! so an operator's own keys (a disk `size`, a NIC's `boot.priority`) stay.
+//!
+//! Every `lxc` and `lxd` command runs in the runtime environment (the
+//! system's daemon, whatever the caller exports) and under the runtime
+//! timeout: a hung daemon is a 75, never a hang.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::exit::{Exit, coded};
-use crate::host::{CommandLine, Host, Output};
+use crate::host::{CommandLine, Host, Output, is_not_installed};
 use crate::manager_config::ManagerConfig;
+use crate::net::Ipv4Net;
 use crate::report::{Outcome, Status};
 
 use super::distro::Distro;
@@ -18,21 +26,54 @@ use super::subnet;
 pub const BRIDGE: &str = "lxdbr0";
 pub const POOL: &str = "default";
 const PROFILE: &str = "default";
+/// The name runtime errors give.
+const RUNTIME: &str = "LXD";
+/// Where the start line below keeps the daemon's pid.
+const PID_FILE: &str = "/run/lxd.pid";
+/// What `lxd waitready` may take beyond its own `--timeout`, before the
+/// runner stops it.
+const WAIT_GRACE: Duration = Duration::from_secs(5);
 
-fn lxc(args: &[&str]) -> CommandLine {
-    CommandLine::new("lxc").args(args.iter().copied())
+/// LXD's commands, bounded by the runtime timeout.
+#[derive(Debug, Clone, Copy)]
+pub struct Lxd {
+    pub timeout: Duration,
 }
 
-fn query(path: &str) -> CommandLine {
-    lxc(&["query", path])
+impl Lxd {
+    pub fn new(timeout: Duration) -> Lxd {
+        Lxd { timeout }
+    }
+
+    fn lxc(&self, args: &[&str]) -> CommandLine {
+        CommandLine::new("lxc")
+            .args(args.iter().copied())
+            .on_runtime(RUNTIME, self.timeout)
+    }
+
+    fn query(&self, path: &str) -> CommandLine {
+        self.lxc(&["query", path])
+    }
+
+    /// Wait for the daemon to answer on its socket, bounded twice: by its
+    /// own `--timeout` and by the runner.
+    fn waitready(&self) -> CommandLine {
+        CommandLine::new("lxd")
+            .args([
+                "waitready".to_string(),
+                format!("--timeout={}", self.timeout.as_secs()),
+            ])
+            .on_runtime(RUNTIME, self.timeout + WAIT_GRACE)
+    }
 }
 
 /// Run a read-only `lxc` query. `None` in a dry run on a host where `lxc`
-/// is not installed yet: the plan then creates everything.
+/// is not installed yet: the plan then creates everything. A timeout is
+/// never a plan: it is 75, in a dry run too.
 fn ask(host: &Host, cmd: &CommandLine) -> anyhow::Result<Option<Output>> {
     match host.query_status(cmd) {
         Ok(out) => Ok(Some(out)),
-        Err(_) if !host.applies() => Ok(None),
+        Err(err) if !host.applies() && is_not_installed(&err) => Ok(None),
         Err(err) => Err(err),
     }
 }
@@ -42,33 +83,51 @@ fn not_found(out: &Output) -> bool {
     out.stderr.to_ascii_lowercase().contains("not found")
 }
 
-/// The daemon step. Its probe is the bridge query the network step needs
-/// anyway, so a converged run asks LXD once less; the answer is handed on.
-pub fn daemon_step(host: &Host, init: Init, distro: Distro) -> anyhow::Result<Outcome<Option<Output>>> {
-    let probe = query(&format!("/1.0/networks/{BRIDGE}"));
-    let out = ask(host, &probe)?;
-    match &out {
-        Some(o) if o.success() || not_found(o) => {
-            return Ok(Outcome::new(Status::Unchanged, "LXD answers").with_value(out));
-        }
-        Some(o) => log::info!("LXD does not answer ({}); starting it", o.tail()),
-        None => {}
-    }
-    let start = match (distro, init) {
-        (Distro::Ubuntu, _) => CommandLine::new("snap").args(["start", "--enable", "lxd"]),
-        (Distro::Debian, Init::Systemd) => {
-            CommandLine::new("systemctl").args(["enable", "--now", "lxd.socket", "lxd.service"])
-        }
-        // Debian's /etc/init.d/lxd raises `ulimit -n` past what many CI VMs and
-        // containers allow and then fails; this is its start line without that.
-        (Distro::Debian, Init::SysV) => CommandLine::new("start-stop-daemon").args([
+/// What a pid file says of the daemon it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PidFile {
+    Absent,
+    /// The process is alive.
+    Running(u32),
+    /// Gone, or a zombie (`lxd shutdown` leaves one for a moment):
+    /// `start-stop-daemon` would still take it for a running daemon.
+    Stale(u32),
+}
+
+fn pid_file(host: &Host, absolute: &str) -> anyhow::Result<PidFile> {
+    let Some(text) = host.read_optional(absolute)? else {
+        return Ok(PidFile::Absent);
+    };
+    let Ok(pid) = String::from_utf8_lossy(&text).trim().parse::<u32>() else {
+        return Ok(PidFile::Stale(0));
+    };
+    let stat = host.read_optional(&format!("/proc/{pid}/stat"))?;
+    // /proc/PID/stat: "pid (comm) S ..."; the comm may hold spaces and
+    // parentheses, so the state is the first field after the last ')'.
+    let state = stat.as_deref().and_then(|b| {
+        let text = String::from_utf8_lossy(b).into_owned();
+        let after = text.rfind(')').map(|i| text[i + 1..].trim_start().to_string())?;
+        after.chars().next()
+    });
+    Ok(match state {
+        None | Some('Z' | 'X' | 'x') => PidFile::Stale(pid),
+        Some(_) => PidFile::Running(pid),
+    })
+}
+
+/// Debian's /etc/init.d/lxd raises `ulimit -n` past what many CI VMs and
+/// containers allow and then fails; this is its start line without that.
+/// No `--oknodo`: its exit status (1: a daemon already runs) tells whether
+/// this started one.
+fn sysv_start() -> CommandLine {
+    CommandLine::new("start-stop-daemon")
+        .args([
             "--start",
             "--quiet",
-            "--oknodo",
             "--background",
             "--make-pidfile",
             "--pidfile",
-            "/run/lxd.pid",
+            PID_FILE,
             "--name",
             "lxd",
             "--startas",
@@ -77,16 +136,87 @@ pub fn daemon_step(host: &Host, init: Init, distro: Distro) -> anyhow::Result<Ou
             "--group",
             "lxd",
             "--logfile=/var/log/lxd/lxd.log",
-        ]),
+        ])
+        .runtime_env()
+}
+
+/// The daemon step. Its probe is the bridge query the network step needs
+/// anyway, so a converged run asks LXD once less; the answer is handed on.
+/// A start counts only once the daemon answers on its socket.
+pub fn daemon_step(
+    host: &Host,
+    lxd: Lxd,
+    init: Init,
+    distro: Distro,
+) -> anyhow::Result<Outcome<Option<Output>>> {
+    let probe = lxd.query(&format!("/1.0/networks/{BRIDGE}"));
+    let out = ask(host, &probe)?;
+    match &out {
+        Some(o) if o.success() || not_found(o) => {
+            return Ok(Outcome::new(Status::Unchanged, "LXD answers").with_value(out));
+        }
+        Some(o) => log::info!("LXD does not answer ({}); starting it", o.tail()),
+        None => {}
+    }
+    let mut plan = Vec::new();
+    let start = match (distro, init) {
+        (Distro::Ubuntu, _) => CommandLine::new("snap")
+            .args(["start", "--enable", "lxd"])
+            .runtime_env(),
+        (Distro::Debian, Init::Systemd) => CommandLine::new("systemctl")
+            .args(["enable", "--now", "lxd.socket", "lxd.service"])
+            .runtime_env(),
+        (Distro::Debian, Init::SysV) => sysv_start(),
     };
-    let wait = CommandLine::new("lxd").args(["waitready", "--timeout=600"]);
-    let plan = host.run_all(&[start.clone(), wait])?;
-    Ok(Outcome::new(
-        Status::of_change(host.applies()),
-        format!("started LXD (`{start}`)"),
-    )
-    .with_plan(plan)
-    .with_value(None))
+    let mut started = true;
+    if start.program() == "start-stop-daemon" {
+        match pid_file(host, PID_FILE)? {
+            PidFile::Stale(pid) => {
+                log::info!("{PID_FILE} names process {pid}, which is gone or a zombie; removing it");
+                plan.extend(host.remove_file(PID_FILE)?.plan(host));
+            }
+            PidFile::Running(pid) => log::info!("LXD runs as process {pid} but does not answer yet"),
+            PidFile::Absent => {}
+        }
+        if host.applies() {
+            let out = host.query_status(&start.clone().time_limit(lxd.timeout, RUNTIME))?;
+            match out.code {
+                Some(0) => {}
+                // Nothing was done: a live daemon holds the pid file.
+                Some(1) => started = false,
+                _ => return Err(crate::host::command_failed(&start, &out)),
+            }
+        } else {
+            plan.push(format!("run: {start}"));
+        }
+    } else {
+        plan.extend(host.run_all(&[start.clone().time_limit(lxd.timeout, RUNTIME)])?);
+    }
+    let wait = lxd.waitready();
+    if host.applies() {
+        let out = host.query_status(&wait)?;
+        if !out.success() {
+            return Err(coded(
+                Exit::TempFail,
+                format!(
+                    "LXD did not answer on its socket within {}s of `{start}`: {}; see /var/log/lxd/lxd.log, or raise --runtime-timeout",
+                    lxd.timeout.as_secs(),
+                    out.tail()
+                ),
+            ));
+        }
+    } else {
+        plan.push(format!("run: {wait}"));
+    }
+    let outcome = if started {
+        Outcome::new(
+            Status::of_change(host.applies()),
+            format!("started LXD (`{start}`); it answers"),
+        )
+    } else {
+        Outcome::new(Status::Unchanged, "LXD was already starting; it answers now")
+    };
+    Ok(outcome.with_plan(plan).with_value(None))
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,25 +248,89 @@ fn wanted_bridge(config: &ManagerConfig) -> BTreeMap<&'static str, String> {
     wanted
 }
 
-pub fn network_step(host: &Host, config: &ManagerConfig, probed: Option<Output>) -> anyhow::Result<Outcome> {
+/// One key to change, with the value it had (`None`: unset) and the one it
+/// gets (`None`: unset), for the plan and the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeyChange {
+    key: String,
+    old: Option<String>,
+    new: Option<String>,
+}
+
+impl KeyChange {
+    fn new(key: &str, old: Option<&String>, new: Option<String>) -> KeyChange {
+        KeyChange {
+            key: key.to_string(),
+            old: old.cloned(),
+            new,
+        }
+    }
+
+    /// `key old -> new`, with `(unset)` for a missing side.
+    fn describe(&self) -> String {
+        let side = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".to_string());
+        format!("{} {} -> {}", self.key, side(&self.old), side(&self.new))
+    }
+}
+
+fn describe_all(changes: &[KeyChange]) -> String {
+    changes
+        .iter()
+        .map(KeyChange::describe)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The subnet of a bridge address such as `10.147.2.1/24`.
+fn address_subnet(address: &str) -> Option<Ipv4Net> {
+    let (ip, prefix) = address.split_once('/')?;
+    let ip: Ipv4Addr = ip.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    if !(8..=30).contains(&prefix) {
+        return None;
+    }
+    let mask = u32::MAX << (32 - prefix);
+    Ipv4Net::new(Ipv4Addr::from(u32::from(ip) & mask), prefix).ok()
+}
+
+/// Whether every `start-end` of LXD's `ipv4.dhcp.ranges` lies in `subnet`.
+fn ranges_fit(ranges: &str, subnet: Ipv4Net) -> bool {
+    ranges
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .all(|range| {
+            let (start, end) = range.split_once('-').unwrap_or((range, range));
+            [start, end]
+                .iter()
+                .all(|ip| ip.trim().parse::<Ipv4Addr>().is_ok_and(|ip| subnet.has_host(ip)))
+        })
+}
+
+pub fn network_step(
+    host: &Host,
+    lxd: Lxd,
+    config: &ManagerConfig,
+    probed: Option<Output>,
+) -> anyhow::Result<Outcome> {
+    let probe = lxd.query(&format!("/1.0/networks/{BRIDGE}"));
     let out = match probed {
         Some(out) => Some(out),
-        None => ask(host, &query(&format!("/1.0/networks/{BRIDGE}")))?,
+        None => ask(host, &probe)?,
     };
     let wanted = wanted_bridge(config);
     let out = match out {
         Some(out) if out.success() => out,
         other => {
             if let Some(out) = other.filter(|o| !not_found(o) && host.applies()) {
-                return Err(crate::host::command_failed(
-                    &query(&format!("/1.0/networks/{BRIDGE}")),
-                    &out,
-                ));
+                return Err(crate::host::command_failed(&probe, &out));
             }
             let used = subnet::used_networks(host)?;
             let net = subnet::free_bridge_subnet(&used)?;
             let address = format!("{}/{}", net.nth(1).expect("a /24 has hosts"), net.prefix());
-            let mut create = lxc(&["network", "create", BRIDGE]).arg(format!("ipv4.address={address}"));
+            let mut create = lxd
+                .lxc(&["network", "create", BRIDGE])
+                .arg(format!("ipv4.address={address}"));
             create = create.args(wanted.iter().map(|(k, v)| format!("{k}={v}")));
             create = create.arg("ipv6.address=none");
             let plan = host.run_all(&[create])?;
@@ -151,47 +345,75 @@ pub fn network_step(host: &Host, config: &ManagerConfig, probed: Option<Output>)
             format!("{BRIDGE} exists but is not a bridge managed by LXD; remove or rename it and run again"),
         ));
     }
-    let mut changes: Vec<String> = Vec::new();
+    let current = &network.config;
+    let mut changes: Vec<KeyChange> = Vec::new();
     for (key, value) in &wanted {
-        if network.config.get(*key) != Some(value) {
-            changes.push(format!("{key}={value}"));
+        if current.get(*key) != Some(value) {
+            changes.push(KeyChange::new(key, current.get(*key), Some(value.clone())));
         }
     }
-    let address = network.config.get("ipv4.address").cloned().unwrap_or_default();
+    let address = current.get("ipv4.address").cloned().unwrap_or_default();
     let address = if matches!(address.as_str(), "" | "auto" | "none") {
         // An automatic address makes LXD probe other hosts; pick one here.
         let net = subnet::free_bridge_subnet(&subnet::used_networks(host)?)?;
         let chosen = format!("{}/{}", net.nth(1).expect("a /24 has hosts"), net.prefix());
-        changes.push(format!("ipv4.address={chosen}"));
+        changes.push(KeyChange::new(
+            "ipv4.address",
+            current.get("ipv4.address"),
+            Some(chosen.clone()),
+        ));
         chosen
     } else {
         address
     };
     // IPv6 stays off unless someone configured a real address on purpose.
     if matches!(
-        network.config.get("ipv6.address").map(String::as_str),
+        current.get("ipv6.address").map(String::as_str),
         None | Some("" | "auto")
     ) {
-        changes.push("ipv6.address=none".into());
+        changes.push(KeyChange::new(
+            "ipv6.address",
+            current.get("ipv6.address"),
+            Some("none".into()),
+        ));
+    }
+    // A range left from another subnet would have dnsmasq hand out
+    // addresses the bridge cannot route; LXD's own default follows the
+    // address.
+    let mut unset = Vec::new();
+    if let (Some(ranges), Some(net)) = (current.get("ipv4.dhcp.ranges"), address_subnet(&address))
+        && !ranges_fit(ranges, net)
+    {
+        unset.push(KeyChange::new("ipv4.dhcp.ranges", Some(ranges), None));
     }
     let nat = wanted["ipv4.nat"].clone();
-    if changes.is_empty() {
+    if changes.is_empty() && unset.is_empty() {
         return Ok(Outcome::new(
             Status::Unchanged,
             format!("{BRIDGE} {address} nat={nat}"),
         ));
     }
-    let set = lxc(&["network", "set", BRIDGE]).args(changes.iter().cloned());
-    let plan = host.run_all(&[set])?;
+    let mut cmds: Vec<CommandLine> = unset
+        .iter()
+        .map(|c| lxd.lxc(&["network", "unset", BRIDGE, &c.key]))
+        .collect();
+    if !changes.is_empty() {
+        let pairs = changes
+            .iter()
+            .map(|c| format!("{}={}", c.key, c.new.as_deref().unwrap_or_default()));
+        cmds.push(lxd.lxc(&["network", "set", BRIDGE]).args(pairs));
+    }
+    let plan = host.run_all(&cmds)?;
+    unset.extend(changes);
     Ok(Outcome::new(
         Status::of_change(host.applies()),
-        format!("{BRIDGE} {address}: set {}", changes.join(" ")),
+        format!("{BRIDGE} {address}: {}", describe_all(&unset)),
     )
     .with_plan(plan))
 }
 
-pub fn storage_step(host: &Host) -> anyhow::Result<Outcome> {
-    let probe = query(&format!("/1.0/storage-pools/{POOL}"));
+pub fn storage_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
+    let probe = lxd.query(&format!("/1.0/storage-pools/{POOL}"));
     match ask(host, &probe)? {
         Some(out) if out.success() => {
             return Ok(Outcome::new(Status::Unchanged, format!("pool {POOL}")));
@@ -203,7 +425,7 @@ pub fn storage_step(host: &Host) -> anyhow::Result<Outcome> {
     }
     // `dir` works on every file system, needs no extra package, and is the
     // only driver some hosts (no btrfs, lvm or zfs tools) have.
-    let plan = host.run_all(&[lxc(&["storage", "create", POOL, "dir"])])?;
+    let plan = host.run_all(&[lxd.lxc(&["storage", "create", POOL, "dir"])])?;
     Ok(Outcome::new(
         Status::of_change(host.applies()),
         format!("created pool {POOL} (dir)"),
@@ -215,56 +437,133 @@ pub fn storage_step(host: &Host) -> anyhow::Result<Outcome> {
 struct Profile {
     #[serde(default)]
     devices: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    used_by: Vec<String>,
 }
 
-pub fn profile_step(host: &Host) -> anyhow::Result<Outcome> {
-    let out = host.query(&query(&format!("/1.0/profiles/{PROFILE}")));
-    let devices = match out {
-        Ok(out) => parse::<Profile>(&out, "the default profile")?.devices,
+#[derive(Debug, Deserialize)]
+struct Instance {
+    #[serde(default)]
+    status: String,
+}
+
+/// What one device of the profile must hold; every other key is the
+/// operator's and stays.
+struct WantedDevice {
+    name: &'static str,
+    kind: &'static str,
+    keys: Vec<(&'static str, String)>,
+    /// Keys that cannot stand beside the wanted ones (LXD refuses a NIC
+    /// with both `network` and `nictype`/`parent`).
+    conflicting: &'static [&'static str],
+    /// Keys only given when the device is added.
+    on_add: Vec<(&'static str, String)>,
+}
+
+fn wanted_devices() -> [WantedDevice; 2] {
+    [
+        WantedDevice {
+            name: "root",
+            kind: "disk",
+            keys: vec![("path", "/".into()), ("pool", POOL.into())],
+            conflicting: &[],
+            on_add: Vec::new(),
+        },
+        WantedDevice {
+            name: "eth0",
+            kind: "nic",
+            keys: vec![("network", BRIDGE.into())],
+            conflicting: &["nictype", "parent"],
+            on_add: vec![("name", "eth0".into())],
+        },
+    ]
+}
+
+/// The instances using the profile that run now: LXD cannot move their root
+/// disk under them.
+fn running_users(host: &Host, lxd: Lxd, used_by: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut running = Vec::new();
+    for url in used_by {
+        let path = url.split('?').next().unwrap_or(url);
+        let Some(name) = path.strip_prefix("/1.0/instances/") else {
+            continue;
+        };
+        let out = host.query(&lxd.query(url))?;
+        if parse::<Instance>(&out, name)?.status == "Running" {
+            running.push(name.to_string());
+        }
+    }
+    Ok(running)
+}
+
+pub fn profile_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
+    let out = host.query(&lxd.query(&format!("/1.0/profiles/{PROFILE}")));
+    let profile = match out {
+        Ok(out) => parse::<Profile>(&out, "the default profile")?,
         // In a dry run on a host where LXD is not up yet, plan from nothing.
-        Err(_) if !host.applies() => BTreeMap::new(),
+        Err(err) if !host.applies() && !is_timeout(&err) => Profile {
+            devices: BTreeMap::new(),
+            used_by: Vec::new(),
+        },
         Err(err) => return Err(err),
     };
     let mut cmds = Vec::new();
     let mut did = Vec::new();
-    let dev = |name: &str, key: &str| devices.get(name).and_then(|d| d.get(key)).map(String::as_str);
-    let pool = format!("pool={POOL}");
-    let root_add = lxc(&[
-        "profile", "device", "add", PROFILE, "root", "disk", "path=/", &pool,
-    ]);
-    match (dev("root", "type"), dev("root", "path"), dev("root", "pool")) {
-        (None, _, _) => {
-            cmds.push(root_add);
-            did.push("added root disk");
+    for want in wanted_devices() {
+        let Some(have) = profile.devices.get(want.name) else {
+            let mut pairs: Vec<String> = want.keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            pairs.extend(want.on_add.iter().map(|(k, v)| format!("{k}={v}")));
+            cmds.push(
+                lxd.lxc(&["profile", "device", "add", PROFILE, want.name, want.kind])
+                    .args(pairs),
+            );
+            did.push(format!("added {}", want.name));
+            continue;
+        };
+        let mut set: Vec<KeyChange> = Vec::new();
+        if have.get("type").map(String::as_str) != Some(want.kind) {
+            set.push(KeyChange::new("type", have.get("type"), Some(want.kind.into())));
         }
-        (Some("disk"), Some("/"), Some(POOL)) => {}
-        _ => {
-            cmds.push(lxc(&["profile", "device", "remove", PROFILE, "root"]));
-            cmds.push(root_add);
-            did.push("replaced root disk");
+        for (key, value) in &want.keys {
+            if have.get(*key) != Some(value) {
+                set.push(KeyChange::new(key, have.get(*key), Some(value.clone())));
+            }
         }
-    }
-    let eth0_add = lxc(&[
-        "profile",
-        "device",
-        "add",
-        PROFILE,
-        "eth0",
-        "nic",
-        &format!("network={BRIDGE}"),
-        "name=eth0",
-    ]);
-    match (dev("eth0", "type"), dev("eth0", "network")) {
-        (None, _) => {
-            cmds.push(eth0_add);
-            did.push("added eth0");
+        if set.is_empty() {
+            continue;
         }
-        (Some("nic"), Some(BRIDGE)) => {}
-        _ => {
-            cmds.push(lxc(&["profile", "device", "remove", PROFILE, "eth0"]));
-            cmds.push(eth0_add);
-            did.push("replaced eth0");
+        if want.name == "root" {
+            let running = running_users(host, lxd, &profile.used_by)?;
+            if !running.is_empty() {
+                return Err(coded(
+                    Exit::Unavailable,
+                    format!(
+                        "the {PROFILE} profile's root disk needs {}, but running instances use the profile ({}) and LXD cannot move a running instance's root disk; stop them or give them their own profile, and run again",
+                        describe_all(&set),
+                        running.join(", ")
+                    ),
+                ));
+            }
         }
+        let unset: Vec<KeyChange> = want
+            .conflicting
+            .iter()
+            .filter(|k| have.contains_key(**k))
+            .map(|k| KeyChange::new(k, have.get(*k), None))
+            .collect();
+        for change in &unset {
+            cmds.push(lxd.lxc(&["profile", "device", "unset", PROFILE, want.name, &change.key]));
+        }
+        let pairs = set
+            .iter()
+            .map(|c| format!("{}={}", c.key, c.new.as_deref().unwrap_or_default()));
+        cmds.push(
+            lxd.lxc(&["profile", "device", "set", PROFILE, want.name])
+                .args(pairs),
+        );
+        let mut all = unset;
+        all.extend(set);
+        did.push(format!("{}: {}", want.name, describe_all(&all)));
     }
     if cmds.is_empty() {
         return Ok(Outcome::new(
@@ -273,7 +572,11 @@ pub fn profile_step(host: &Host) -> anyhow::Result<Outcome> {
         ));
     }
     let plan = host.run_all(&cmds)?;
-    Ok(Outcome::new(Status::of_change(host.applies()), did.join(", ")).with_plan(plan))
+    Ok(Outcome::new(Status::of_change(host.applies()), did.join("; ")).with_plan(plan))
+}
+
+fn is_timeout(err: &anyhow::Error) -> bool {
+    crate::exit::exit_for(err) == Exit::TempFail
 }
 
 #[derive(Debug, Deserialize)]
@@ -283,8 +586,8 @@ struct NetworkState {
 }
 
 /// Read-only: the API answers and LXD sees its bridge up.
-pub fn readiness_step(host: &Host) -> anyhow::Result<Outcome> {
-    let out = host.query(&query(&format!("/1.0/networks/{BRIDGE}/state")))?;
+pub fn readiness_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
+    let out = host.query(&lxd.query(&format!("/1.0/networks/{BRIDGE}/state")))?;
     let state: NetworkState = parse(&out, "the bridge's state")?;
     if state.state != "up" {
         return Err(coded(
@@ -299,4 +602,51 @@ pub fn readiness_step(host: &Host) -> anyhow::Result<Outcome> {
         Status::Unchanged,
         format!("LXD answers; {BRIDGE} up"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dhcp_range_fits_only_inside_the_bridge_subnet() {
+        let net = address_subnet("10.147.2.1/24").unwrap();
+        assert_eq!(net.to_string(), "10.147.2.0/24");
+        assert!(ranges_fit("10.147.2.2-10.147.2.254", net));
+        assert!(ranges_fit("10.147.2.2-10.147.2.9,10.147.2.20-10.147.2.30", net));
+        assert!(!ranges_fit("10.20.30.2-10.20.30.254", net));
+        assert!(!ranges_fit("10.147.2.2-10.147.3.9", net));
+        assert!(!ranges_fit("10.147.2.0-10.147.2.9", net), "the network address");
+        assert!(!ranges_fit("nonsense", net));
+        assert!(address_subnet("none").is_none());
+    }
+
+    #[test]
+    fn a_change_names_the_old_and_new_value() {
+        let old = "other".to_string();
+        let change = KeyChange::new("pool", Some(&old), Some("default".into()));
+        assert_eq!(change.describe(), "pool other -> default");
+        assert_eq!(
+            KeyChange::new("ipv4.dhcp.ranges", Some(&old), None).describe(),
+            "ipv4.dhcp.ranges other -> (unset)"
+        );
+    }
+
+    #[test]
+    fn a_zombie_or_a_gone_process_in_the_pid_file_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), crate::host::Mode::Apply);
+        let write = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        assert_eq!(pid_file(&host, PID_FILE).unwrap(), PidFile::Absent);
+        write("run/lxd.pid", "4242\n");
+        assert_eq!(pid_file(&host, PID_FILE).unwrap(), PidFile::Stale(4242));
+        write("proc/4242/stat", "4242 (lxd) Z 1 4242 4242 0 -1\n");
+        assert_eq!(pid_file(&host, PID_FILE).unwrap(), PidFile::Stale(4242));
+        write("proc/4242/stat", "4242 (l) x) S 1 4242 4242 0 -1\n");
+        assert_eq!(pid_file(&host, PID_FILE).unwrap(), PidFile::Running(4242));
+    }
 }

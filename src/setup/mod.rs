@@ -34,6 +34,7 @@ pub struct SetupOptions {
     pub lock_timeout: Duration,
     pub allow_emulation: bool,
     pub no_install: bool,
+    pub runtime_timeout: Duration,
 }
 
 const IFF_UP: u32 = 0x1;
@@ -172,12 +173,15 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     let init = Init::detect(host);
     match ty {
         ContainerType::Lxd => {
-            let probed = report.run_step("lxd-daemon", || lxd::daemon_step(host, init, distro))?;
+            let runtime = lxd::Lxd::new(opts.runtime_timeout);
+            let probed = report.run_step("lxd-daemon", || lxd::daemon_step(host, runtime, init, distro))?;
             runtime_proxy(host, "lxc", &config.proxy, report)?;
-            report.run_step("lxd-network", || lxd::network_step(host, &config, probed))?;
-            report.run_step("lxd-storage", || lxd::storage_step(host))?;
-            report.run_step("lxd-profile", || lxd::profile_step(host))?;
-            readiness(host, report, || lxd::readiness_step(host))?;
+            report.run_step("lxd-network", || {
+                lxd::network_step(host, runtime, &config, probed)
+            })?;
+            report.run_step("lxd-storage", || lxd::storage_step(host, runtime))?;
+            report.run_step("lxd-profile", || lxd::profile_step(host, runtime))?;
+            readiness(host, report, || lxd::readiness_step(host, runtime))?;
         }
         ContainerType::Lxc => {
             report.run_step("lxc-net-service", || lxc::lxc_net_step(host, init))?;

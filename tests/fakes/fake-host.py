@@ -19,12 +19,20 @@ state.json keys, all optional:
   stale_lists      true: apt-cache has no candidate until `apt-get update`
   dpkg_locked_until  epoch seconds: apt-get says the dpkg lock is held until then
   fail             a command-line prefix: that command fails with exit 1
+  hang             a command-line prefix: that command hangs (a SIGSTOPped daemon)
   addrs, routes    what `ip -4 -o addr show` / `ip -4 route show table all` print
   snap_config      {"proxy.http": ...}: `snap set system` options
   server_config    {"core.proxy_http": ...}: LXD's server config (`lxc config set`)
   incus_server_config  the same for Incus (`incus config set`)
   apt_proxy_at_install  written by the fake apt-get install: the tool's apt proxy
                    file as it was when the packages were installed ("" if none)
+  instances        {"c1": "Running"}: LXD instances and their status
+  foreign_lxd      set by the fakes: a second LXD started under the caller's LXD_DIR
+
+Runtime commands run in a cleaned environment, so the fakes find their state
+through fake-host.json beside them (written by tests/support/fake_host.rs),
+and record the environment each got in $STATE/env.jsonl. dpkg-query folds
+dpkg's journal (var/lib/dpkg/updates/*) into the status file, as dpkg does.
 """
 
 import json
@@ -33,9 +41,20 @@ import shlex
 import sys
 import time
 
-STATE_DIR = os.environ["FAKE_HOST_STATE"]
-ROOT = os.environ["FAKE_HOST_ROOT"]
+
+def where():
+    beside = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "fake-host.json")
+    if os.path.exists(beside):
+        with open(beside) as f:
+            paths = json.load(f)
+        return paths["state"], paths["root"]
+    return os.environ["FAKE_HOST_STATE"], os.environ["FAKE_HOST_ROOT"]
+
+
+STATE_DIR, ROOT = where()
 STATE_FILE = os.path.join(STATE_DIR, "state.json")
+RECORDED_ENV = ["PATH", "HOME", "LC_ALL", "LXD_DIR", "LXD_CONF", "INCUS_DIR", "INCUS_CONF", "LIBVIRT_DEFAULT_URI"]
+SYSTEM_LXD_DIR = "/var/lib/lxd"
 
 ADDRS = "1: lo    inet 127.0.0.1/8 scope host lo\n2: eth0    inet 10.147.0.5/24 brd 10.147.0.255 scope global eth0\n"
 ROUTES = "default via 10.147.0.1 dev eth0\n10.147.1.0/24 dev tun0 scope link\n"
@@ -88,6 +107,8 @@ def apt_get(state, args):
     if args[:1] == ["update"]:
         state["stale_lists"] = False
         return
+    if journal_files():
+        fail("E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.", 100)
     if args[:1] == ["install"]:
         proxy = os.path.join(ROOT, "etc/apt/apt.conf.d/80container-init-proxy")
         state["apt_proxy_at_install"] = open(proxy).read() if os.path.exists(proxy) else ""
@@ -126,6 +147,79 @@ def install_files(state, package):
         write_root_file("etc/lxc/default.conf", "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\n")
     elif package == "libvirt-daemon-system":
         write_root_file("etc/init.d/libvirtd", "#!/bin/sh\n")
+
+
+def journal_files():
+    updates = os.path.join(ROOT, "var/lib/dpkg/updates")
+    if not os.path.isdir(updates):
+        return []
+    return sorted(os.path.join(updates, n) for n in os.listdir(updates) if n.isdigit())
+
+
+def stanzas(text):
+    out = []
+    for block in text.split("\n\n"):
+        fields = {}
+        for line in block.splitlines():
+            if ": " in line and not line.startswith(" "):
+                k, v = line.split(": ", 1)
+                fields[k] = v.strip()
+        if "Package" in fields:
+            out.append(fields)
+    return out
+
+
+def dpkg_database():
+    """Packages by name: the status file, then the journal over it."""
+    db = {}
+    status = os.path.join(ROOT, "var/lib/dpkg/status")
+    if os.path.exists(status):
+        with open(status) as f:
+            for st in stanzas(f.read()):
+                db[st["Package"]] = st
+    for path in journal_files():
+        with open(path) as f:
+            for st in stanzas(f.read()):
+                db[st["Package"]] = st
+    return db
+
+
+ABBREV = {"not-installed": "n", "config-files": "c", "half-installed": "H", "unpacked": "U",
+          "half-configured": "F", "triggers-awaited": "W", "triggers-pending": "t", "installed": "i"}
+WANT = {"unknown": "u", "install": "i", "hold": "h", "deinstall": "r", "purge": "p"}
+
+
+def dpkg_query(state, args):
+    assert args[:3] == ["-W", "-f", "${Package} ${db:Status-Abbrev}\n"], args
+    db = dpkg_database()
+    missing = False
+    for p in args[3:]:
+        st = db.get(p)
+        if st is None:
+            sys.stderr.write(f"dpkg-query: no packages found matching {p}\n")
+            missing = True
+            continue
+        want, _flag, status = st["Status"].split()
+        print(f"{p} {WANT[want]}{ABBREV[status]} ")
+    sys.exit(1 if missing else 0)
+
+
+def dpkg(state, args):
+    if args == ["--configure", "-a"]:
+        db = dpkg_database()
+        for st in db.values():
+            want, flag, status = st["Status"].split()
+            if status in ("unpacked", "half-configured", "half-installed", "triggers-awaited", "triggers-pending"):
+                st["Status"] = f"{want} ok installed"
+        with open(os.path.join(ROOT, "var/lib/dpkg/status"), "w") as f:
+            f.write("\n\n".join("\n".join(f"{k}: {v}" for k, v in st.items()) for st in db.values()) + "\n")
+        for path in journal_files():
+            os.remove(path)
+        for name in db:
+            install_files(state, name)
+        print("Setting up lxc (1:5.0.2-1+deb12u2) ...")
+        return
+    fail("the fake dpkg does not know " + shlex.join(args), 2)
 
 
 def apt_cache(state, args):
@@ -195,15 +289,37 @@ def service(state, args):
 
 def start_stop_daemon(state, args):
     if "--start" in args and "--name" in args:
-        run_unit(state, args[args.index("--name") + 1])
+        name = args[args.index("--name") + 1]
+        if name == "lxd" and os.environ.get("LXD_DIR", SYSTEM_LXD_DIR) != SYSTEM_LXD_DIR:
+            # The daemon takes LXD_DIR from its environment: a second, empty LXD.
+            state["foreign_lxd"] = os.environ["LXD_DIR"]
+            return
+        pidfile = args[args.index("--pidfile") + 1] if "--pidfile" in args else None
+        if pidfile and os.path.exists(os.path.join(ROOT, pidfile.lstrip("/"))):
+            # start-stop-daemon believes a pid file whose process it finds,
+            # zombies included: nothing is done.
+            if "--oknodo" in args:
+                return
+            sys.exit(1)
+        if name in state.get("running", []):
+            sys.exit(0 if "--oknodo" in args else 1)
+        run_unit(state, name)
+        if pidfile:
+            write_root_file(pidfile.lstrip("/"), "4242\n")
+            write_root_file("proc/4242/stat", "4242 (lxd) S 1 4242 4242 0 -1\n")
         return
     fail("the fake start-stop-daemon does not know " + shlex.join(args))
 
 
+def lxd_socket_answers(state):
+    return "lxd" in state.get("running", []) and os.environ.get("LXD_DIR", SYSTEM_LXD_DIR) == SYSTEM_LXD_DIR
+
+
 def lxd(state, args):
     if args[0] == "waitready":
-        if "lxd" not in state.get("running", []):
-            fail("Error: LXD still not running after 600s timeout (the fake is not started)")
+        timeout = next((a.split("=", 1)[1] for a in args if a.startswith("--timeout=")), "0")
+        if not lxd_socket_answers(state):
+            fail(f"Error: LXD still not running after {timeout}s timeout (the fake is not started)")
         return
     fail("the fake lxd does not know " + shlex.join(args))
 
@@ -225,12 +341,24 @@ def incus(state, args):
         config.pop(args[2], None)
     else:
         fail("Error: the fake incus does not know " + shlex.join(args))
+def default_remote():
+    conf = os.environ.get("LXD_CONF") or os.path.join(os.environ.get("HOME", "/root"), ".config/lxc")
+    path = os.path.join(conf, "config.yml")
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if line.startswith("default-remote:"):
+                    return line.split(":", 1)[1].strip()
+    return "local"
 
 
 def lxc(state, args):
-    if "lxd" not in state.get("running", []):
+    if default_remote() != "local":
+        fail('Error: Get "https://127.0.0.1:8443/1.0": dial tcp 127.0.0.1:8443: connect: connection refused')
+    if not lxd_socket_answers(state):
+        socket = os.path.join(os.environ.get("LXD_DIR", SYSTEM_LXD_DIR), "unix.socket")
         fail(
-            'Error: Get "http://unix.socket/1.0": dial unix /var/lib/lxd/unix.socket: '
+            f'Error: Get "http://unix.socket/1.0": dial unix {socket}: '
             "connect: no such file or directory"
         )
     networks = state.setdefault("networks", {})
@@ -253,7 +381,13 @@ def lxc(state, args):
                 fail("Error: Storage pool not found")
             print(json.dumps({"name": "default", "driver": "dir"}))
         elif path == "/1.0/profiles/default":
-            print(json.dumps(profile))
+            used_by = [f"/1.0/instances/{name}" for name in state.get("instances", {})]
+            print(json.dumps(dict(profile, used_by=used_by)))
+        elif path.startswith("/1.0/instances/"):
+            name = path.split("/")[3].split("?")[0]
+            if name not in state.get("instances", {}):
+                fail("Error: Instance not found")
+            print(json.dumps({"name": name, "status": state["instances"][name]}))
         else:
             fail("Error: not found")
     elif args[:2] == ["network", "create"]:
@@ -264,6 +398,8 @@ def lxc(state, args):
         state.setdefault("server_config", {})[args[2]] = args[3]
     elif args[:2] == ["config", "unset"] and len(args) == 3:
         state.setdefault("server_config", {}).pop(args[2], None)
+    elif args[:2] == ["network", "unset"]:
+        networks[args[2]].pop(args[3], None)
     elif args[:2] == ["storage", "create"]:
         pools.append(args[2])
     elif args[:3] == ["profile", "device", "add"]:
@@ -272,6 +408,10 @@ def lxc(state, args):
         profile["devices"][args[4]] = device
     elif args[:3] == ["profile", "device", "remove"]:
         del profile["devices"][args[4]]
+    elif args[:3] == ["profile", "device", "set"]:
+        profile["devices"][args[4]].update(key_values(args[5:]))
+    elif args[:3] == ["profile", "device", "unset"]:
+        profile["devices"][args[4]].pop(args[5], None)
     else:
         fail("Error: the fake lxc does not know " + shlex.join(args))
 
@@ -352,6 +492,8 @@ TOOLS = {
     "lxc-ls": lxc_ls,
     "virsh": virsh,
     "ip": ip,
+    "dpkg-query": dpkg_query,
+    "dpkg": dpkg,
 }
 
 
@@ -361,10 +503,18 @@ def main():
     line = shlex.join([name] + args)
     with open(os.path.join(STATE_DIR, "log"), "a") as f:
         f.write(line + "\n")
+    with open(os.path.join(STATE_DIR, "env.jsonl"), "a") as f:
+        env = {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}
+        f.write(json.dumps({"command": line, "env": env}) + "\n")
     state = load()
     prefix = state.get("fail")
     if prefix and line.startswith(prefix):
         fail(f"Error: {name} failed as the test asked (fake)", 1)
+    prefix = state.get("hang")
+    if prefix and line.startswith(prefix):
+        with open(os.path.join(STATE_DIR, "hung.pid"), "w") as f:
+            f.write(f"{os.getpid()}\n")
+        time.sleep(3600)
     try:
         TOOLS[name](state, args)
     finally:

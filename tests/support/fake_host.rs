@@ -9,7 +9,7 @@ use tempfile::TempDir;
 
 use super::bin;
 
-const TOOLS: [&str; 12] = [
+const TOOLS: [&str; 14] = [
     "apt-get",
     "apt-cache",
     "apt-config",
@@ -22,6 +22,8 @@ const TOOLS: [&str; 12] = [
     "lxc-ls",
     "virsh",
     "ip",
+    "dpkg-query",
+    "dpkg",
 ];
 
 pub const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n\
@@ -108,6 +110,13 @@ impl FakeHost {
         for tool in TOOLS {
             std::os::unix::fs::symlink(&fake, host.bin.path().join(tool)).unwrap();
         }
+        // Runtime commands run in a clean environment: the fakes find their
+        // state from here, not from FAKE_HOST_* variables.
+        fs::write(
+            host.bin.path().join("fake-host.json"),
+            serde_json::json!({"state": host.state.path(), "root": host.root.path()}).to_string(),
+        )
+        .unwrap();
         host.write("etc/os-release", os_release);
         host.write("proc/cpuinfo", CPU_PLAIN);
         host.write("proc/sys/net/ipv4/ip_forward", "0\n");
@@ -169,6 +178,16 @@ impl FakeHost {
             state[k] = v.clone();
         }
         self.set_state(state);
+    }
+
+    /// Each command the fakes saw, with the environment it ran in (PATH,
+    /// HOME, LC_ALL and the variables that steer a runtime's client).
+    pub fn env_log(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(self.state.path().join("env.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     fn log(&self) -> Vec<String> {
