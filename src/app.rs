@@ -224,7 +224,7 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             report.checks = check::run(host, container_type);
             // Only `check lxd` where LXD comes from snap asks for it.
             let wanted_channel = || {
-                let settings = settings(cli, host, &args.source)?;
+                let settings = settings(cli, host, &args.source, None)?;
                 let sourced =
                     config_source::obtain(&settings, container_type, args.source.manager_config.as_deref())?;
                 log::info!("manager config {}", sourced.source.describe());

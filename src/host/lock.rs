@@ -22,6 +22,8 @@ pub struct HostLock {
 /// The lock, held for as long as this lives (for `setup`, until exit).
 pub struct HeldLock {
     _lock: RwLock<File>,
+    /// How long another holder kept us waiting; `None` when it was free.
+    pub waited: Option<Duration>,
 }
 
 impl HostLock {
@@ -45,7 +47,8 @@ impl HostLock {
     /// Take the lock, waiting up to `timeout` for whoever holds it (75 then).
     /// It is held until the [`HeldLock`] is dropped, or the process exits.
     pub fn acquire(mut self, timeout: Duration) -> anyhow::Result<HeldLock> {
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
         let mut logged = false;
         // The borrow checker cannot see that a failed `try_write` releases its
         // borrow, so the loop asks first and takes the guard once it is free.
@@ -78,7 +81,10 @@ impl HostLock {
         // flock(2) belongs to the open file: dropping the guard would unlock,
         // closing the file (when HeldLock drops) unlocks just the same.
         std::mem::forget(guard);
-        Ok(HeldLock { _lock: self.lock })
+        Ok(HeldLock {
+            _lock: self.lock,
+            waited: logged.then(|| started.elapsed()),
+        })
     }
 }
 
@@ -137,6 +143,7 @@ mod tests {
             .acquire(Duration::from_secs(10))
             .unwrap();
         assert!(started.elapsed() >= Duration::from_millis(100));
+        assert!(_held.waited.is_some_and(|w| w >= Duration::from_millis(100)));
         holder.wait().unwrap();
     }
 }

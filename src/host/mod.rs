@@ -70,6 +70,13 @@ impl Host {
         Ok(self.home.get_or_init(|| dir).path().to_path_buf())
     }
 
+    /// Whether this process may prepare the system's runtimes: root on `/`.
+    /// A `--root` tree (tests, a mounted image) is whoever may write it.
+    pub fn privileged(&self) -> bool {
+        // SAFETY: geteuid(2) cannot fail and touches no memory.
+        self.root != Path::new("/") || unsafe { libc::geteuid() } == 0
+    }
+
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -114,6 +121,36 @@ impl Host {
                 ))
             }
         }
+    }
+
+    /// The names in a directory, sorted; none when it does not exist.
+    pub fn list_dir(&self, absolute: &str) -> anyhow::Result<Vec<String>> {
+        let path = self.path(absolute);
+        let entries = match std::fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                return Ok(Vec::new());
+            }
+            Err(e) => {
+                return Err(coded(
+                    if e.kind() == ErrorKind::PermissionDenied {
+                        Exit::NoPerm
+                    } else {
+                        Exit::Os
+                    },
+                    format!(
+                        "cannot read {}: {e}; run as root, or check the directory",
+                        path.display()
+                    ),
+                ));
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     pub fn exists(&self, absolute: &str) -> bool {

@@ -111,6 +111,17 @@ fn runtime_proxy(
 pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut Report) -> anyhow::Result<()> {
     signals::install();
     let ty = opts.container_type;
+    // Before anything is read: without root, LXD's socket, dpkg's lock and
+    // the services all refuse, and a plan built from those refusals would
+    // invent work (a second bridge beside the one there is).
+    if !host.privileged() {
+        return Err(coded(
+            Exit::NoPerm,
+            format!(
+                "setup {ty} needs root: the runtime's socket is root-only, and so are packages and services; run it as root (sudo container-init setup {ty})"
+            ),
+        ));
+    }
 
     let config = report.run_step("manager-config", || {
         let got = config_source::obtain(settings, ty, opts.manager_config.as_deref())?;
@@ -129,7 +140,14 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             return Ok(Outcome::new(Status::Skipped, "dry run").with_value(None));
         }
         let held = HostLock::open(host)?.acquire(opts.lock_timeout)?;
-        Ok(Outcome::new(Status::Unchanged, format!("holding {LOCK_PATH}")).with_value(Some(held)))
+        let detail = match held.waited {
+            Some(waited) => format!(
+                "holding {LOCK_PATH} (waited {:.1}s for another container-init)",
+                waited.as_secs_f64()
+            ),
+            None => format!("holding {LOCK_PATH}"),
+        };
+        Ok(Outcome::new(Status::Unchanged, detail).with_value(Some(held)))
     })?;
     // apt's lock waits share the same budget as ours.
     let lock_deadline = lock_started + opts.lock_timeout;
@@ -160,8 +178,17 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
 
     proxy_before_packages(host, ty, &config.proxy, report)?;
 
+    let detected = OsRelease::read(host).and_then(|os| Distro::detect(&os));
+    // An install a reboot interrupted is finished first: apt refuses to go
+    // on from it, and the package it left half-done is not missing.
+    if let Ok(d) = &detected
+        && let distro::Install::Apt(needed) = d.install_for(ty)
+        && let Some(found) = packages::interrupted(host, &needed)?
+    {
+        report.run_step("dpkg-recovery", || packages::recover(host, &found, lock_deadline))?;
+    }
     let distro = report.run_step("packages", || {
-        let distro = Distro::detect(&OsRelease::read(host)?)?;
+        let distro = detected?;
         let pkg_opts = PackageOptions {
             no_install: opts.no_install,
             lock_deadline,

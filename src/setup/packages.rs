@@ -29,25 +29,168 @@ pub fn converge(host: &Host, install: &Install, opts: &PackageOptions) -> anyhow
     }
 }
 
-/// Installed packages, from dpkg's own status file: no process needed.
-pub fn missing_debs(host: &Host, packages: &[&str]) -> anyhow::Result<Vec<String>> {
+/// dpkg's journal: status changes of an install that has not been folded
+/// into the status file yet (a reboot or a kill mid-install leaves them).
+pub const DPKG_UPDATES: &str = "/var/lib/dpkg/updates";
+
+/// What dpkg says of a package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebState {
+    /// Installed and configured (`install` or `hold`).
+    Installed,
+    /// Unpacked, half-installed, half-configured or awaiting triggers: an
+    /// install that stopped; `dpkg --configure -a` finishes it.
+    Interrupted,
+    Missing,
+}
+
+impl DebState {
+    /// From dpkg's status word (`installed`, `unpacked`, ...).
+    fn from_status(status: &str) -> DebState {
+        match status {
+            "installed" => DebState::Installed,
+            "unpacked" | "half-installed" | "half-configured" | "triggers-awaited" | "triggers-pending" => {
+                DebState::Interrupted
+            }
+            _ => DebState::Missing,
+        }
+    }
+
+    /// From the second letter of `${db:Status-Abbrev}` (`ii `, `iU `, `hi `).
+    fn from_abbrev(abbrev: &str) -> DebState {
+        match abbrev.chars().nth(1) {
+            Some('i') => DebState::Installed,
+            Some('U' | 'H' | 'F' | 'W' | 't') => DebState::Interrupted,
+            _ => DebState::Missing,
+        }
+    }
+}
+
+/// Whether dpkg's journal holds entries (its file names are numbers).
+pub fn journal_pending(host: &Host) -> anyhow::Result<bool> {
+    Ok(host
+        .list_dir(DPKG_UPDATES)?
+        .iter()
+        .any(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// The state of each package. With an empty journal the status file says
+/// it all and no process is needed; otherwise dpkg-query, which folds the
+/// journal in.
+pub fn deb_states(host: &Host, packages: &[&str]) -> anyhow::Result<Vec<(String, DebState)>> {
+    if journal_pending(host)? {
+        return dpkg_query_states(host, packages);
+    }
     let status = host.read_optional(DPKG_STATUS)?.unwrap_or_default();
     let status = String::from_utf8_lossy(&status);
-    let installed: Vec<&str> = status
-        .split("\n\n")
-        .filter(|stanza| {
-            stanza
-                .lines()
-                .any(|l| l.trim_end() == "Status: install ok installed")
-        })
-        .filter_map(|stanza| stanza.lines().find_map(|l| l.strip_prefix("Package: ")))
-        .map(str::trim)
-        .collect();
+    let mut known: Vec<(&str, DebState)> = Vec::new();
+    for stanza in status.split("\n\n") {
+        let field = |name: &str| stanza.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+        if let (Some(package), Some(words)) = (field("Package:"), field("Status:")) {
+            // "want flag status": a held package is as installed as any; a
+            // flag other than ok (reinstreq) needs dpkg's attention.
+            let state = match words.split_whitespace().collect::<Vec<_>>()[..] {
+                [_, "ok", status] => DebState::from_status(status),
+                [_, _, "installed"] => DebState::Interrupted,
+                [_, _, status] => DebState::from_status(status),
+                _ => DebState::Missing,
+            };
+            known.push((package, state));
+        }
+    }
     Ok(packages
         .iter()
-        .filter(|p| !installed.contains(p))
-        .map(|p| p.to_string())
+        .map(|p| {
+            let state = known
+                .iter()
+                .find(|(name, _)| name == p)
+                .map_or(DebState::Missing, |(_, s)| *s);
+            (p.to_string(), state)
+        })
         .collect())
+}
+
+fn dpkg_query_states(host: &Host, packages: &[&str]) -> anyhow::Result<Vec<(String, DebState)>> {
+    let cmd = CommandLine::new("dpkg-query")
+        .args(["-W", "-f", "${Package} ${db:Status-Abbrev}\n"])
+        .args(packages.iter().copied());
+    // Exit 1 names packages dpkg has never heard of: those are missing.
+    let out = host.query_status(&cmd)?;
+    if !matches!(out.code, Some(0 | 1)) {
+        return Err(crate::host::command_failed(&cmd, &out));
+    }
+    Ok(packages
+        .iter()
+        .map(|p| {
+            let state = out
+                .stdout
+                .lines()
+                .find_map(|l| {
+                    let (name, abbrev) = l.split_once(' ')?;
+                    (name == *p).then(|| DebState::from_abbrev(abbrev))
+                })
+                .unwrap_or(DebState::Missing);
+            (p.to_string(), state)
+        })
+        .collect())
+}
+
+/// The packages to install: what dpkg does not have. A package an
+/// interrupted install left half-done is not among them: the recovery
+/// before this finishes it.
+pub fn missing_debs(host: &Host, packages: &[&str]) -> anyhow::Result<Vec<String>> {
+    Ok(deb_states(host, packages)?
+        .into_iter()
+        .filter(|(_, s)| *s == DebState::Missing)
+        .map(|(p, _)| p)
+        .collect())
+}
+
+/// An install that a reboot or a kill interrupted, which apt refuses to go
+/// on from ("dpkg was interrupted, you must manually run 'dpkg --configure -a'").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupted {
+    pub journal: bool,
+    /// Needed packages dpkg left half-done.
+    pub packages: Vec<String>,
+}
+
+pub fn interrupted(host: &Host, packages: &[&str]) -> anyhow::Result<Option<Interrupted>> {
+    let journal = journal_pending(host)?;
+    let half: Vec<String> = deb_states(host, packages)?
+        .into_iter()
+        .filter(|(_, s)| *s == DebState::Interrupted)
+        .map(|(p, _)| p)
+        .collect();
+    Ok((journal || !half.is_empty()).then_some(Interrupted {
+        journal,
+        packages: half,
+    }))
+}
+
+/// Finish the interrupted install, as apt asks a person to.
+pub fn recover(host: &Host, found: &Interrupted, lock_deadline: Instant) -> anyhow::Result<Outcome> {
+    let cmd = CommandLine::new("dpkg")
+        .args(["--force-confdef", "--force-confold", "--configure", "-a"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    let plan = planned(with_dpkg_lock(host, &cmd, lock_deadline)?)
+        .into_iter()
+        .collect();
+    let mut why = Vec::new();
+    if found.journal {
+        why.push(format!("entries in {DPKG_UPDATES}"));
+    }
+    if !found.packages.is_empty() {
+        why.push(format!("{} half-installed", found.packages.join(" ")));
+    }
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
+        format!(
+            "finished an interrupted install with `dpkg --configure -a` ({})",
+            why.join("; ")
+        ),
+    )
+    .with_plan(plan))
 }
 
 fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<Outcome> {
@@ -69,7 +212,11 @@ fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<
     }
     let mut plan = Vec::new();
     if !missing_candidates(host, &missing)?.is_empty() {
-        plan.extend(planned(with_dpkg_lock(host, &apt_get().arg("update"), opts)?));
+        plan.extend(planned(with_dpkg_lock(
+            host,
+            &apt_get().arg("update"),
+            opts.lock_deadline,
+        )?));
         if host.applies() {
             let none = missing_candidates(host, &missing)?;
             if !none.is_empty() {
@@ -93,7 +240,7 @@ fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<
             "Dpkg::Options::=--force-confold",
         ])
         .args(missing.iter().cloned());
-    plan.extend(planned(with_dpkg_lock(host, &install, opts)?));
+    plan.extend(planned(with_dpkg_lock(host, &install, opts.lock_deadline)?));
     Ok(Outcome::new(
         Status::of_change(host.applies()),
         format!("installed {}", missing.join(" ")),
@@ -139,13 +286,13 @@ fn missing_candidates(host: &Host, packages: &[String]) -> anyhow::Result<Vec<St
 
 /// Run an apt command, trying again while another process holds the dpkg
 /// lock, up to the lock deadline (then 75).
-fn with_dpkg_lock(host: &Host, cmd: &CommandLine, opts: &PackageOptions) -> anyhow::Result<Ran> {
+fn with_dpkg_lock(host: &Host, cmd: &CommandLine, lock_deadline: Instant) -> anyhow::Result<Ran> {
     let mut warned = false;
     loop {
         match host.run(cmd) {
             Ok(ran) => return Ok(ran),
             Err(err) if is_lock_error(&err) => {
-                if Instant::now() >= opts.lock_deadline {
+                if Instant::now() >= lock_deadline {
                     return Err(err.context(crate::exit::Coded {
                         exit: Exit::TempFail,
                         message: "another process still holds the dpkg lock at the --lock-timeout; \
@@ -169,6 +316,9 @@ fn is_lock_error(err: &anyhow::Error) -> bool {
     text.contains("Could not get lock")
         || text.contains("Unable to acquire the dpkg frontend lock")
         || text.contains("Unable to lock the administration directory")
+        // dpkg itself (`dpkg --configure -a`)
+        || text.contains("lock was locked by another process")
+        || text.contains("status database is locked by another process")
 }
 
 /// The channel an installed snap tracks, as `snap list NAME` shows it;
@@ -244,6 +394,44 @@ fn snap(host: &Host, name: &str, opts: &PackageOptions) -> anyhow::Result<Outcom
 mod tests {
     use super::*;
     use crate::host::Mode;
+
+    #[test]
+    fn held_packages_count_as_installed_and_half_installed_ones_as_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("var/lib/dpkg")).unwrap();
+        std::fs::write(
+            dir.path().join("var/lib/dpkg/status"),
+            "Package: lxc\nStatus: hold ok installed\n\n\
+             Package: lxd\nStatus: install ok unpacked\n\n\
+             Package: nftables\nStatus: install reinstreq half-installed\n",
+        )
+        .unwrap();
+        let host = Host::new(dir.path(), Mode::Apply);
+        assert_eq!(
+            deb_states(&host, &["lxc", "lxd", "nftables", "qemu"]).unwrap(),
+            [
+                ("lxc".to_string(), DebState::Installed),
+                ("lxd".to_string(), DebState::Interrupted),
+                ("nftables".to_string(), DebState::Interrupted),
+                ("qemu".to_string(), DebState::Missing),
+            ]
+        );
+        assert_eq!(missing_debs(&host, &["lxc", "lxd", "qemu"]).unwrap(), ["qemu"]);
+        assert!(!journal_pending(&host).unwrap());
+        let found = interrupted(&host, &["lxc", "lxd"]).unwrap().unwrap();
+        assert_eq!(found.packages, ["lxd"]);
+        assert!(interrupted(&host, &["lxc"]).unwrap().is_none());
+    }
+
+    #[test]
+    fn status_abbreviations() {
+        assert_eq!(DebState::from_abbrev("ii "), DebState::Installed);
+        assert_eq!(DebState::from_abbrev("hi "), DebState::Installed);
+        assert_eq!(DebState::from_abbrev("iU "), DebState::Interrupted);
+        assert_eq!(DebState::from_abbrev("iF "), DebState::Interrupted);
+        assert_eq!(DebState::from_abbrev("rc "), DebState::Missing);
+        assert_eq!(DebState::from_abbrev("un "), DebState::Missing);
+    }
 
     #[test]
     fn dpkg_status_decides_what_is_missing() {

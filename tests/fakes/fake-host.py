@@ -205,7 +205,7 @@ def dpkg_query(state, args):
 
 
 def dpkg(state, args):
-    if args == ["--configure", "-a"]:
+    if args[-2:] == ["--configure", "-a"]:
         db = dpkg_database()
         for st in db.values():
             want, flag, status = st["Status"].split()
