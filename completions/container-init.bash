@@ -1002,7 +1002,7 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__setup)
-            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --lock-timeout --allow-emulation --no-install --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd kvm"
+            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --lock-timeout --allow-emulation --no-install --runtime-timeout --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd kvm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1037,6 +1037,10 @@ _container__init() {
                     return 0
                     ;;
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runtime-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

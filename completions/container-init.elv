@@ -205,6 +205,7 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --timeout 'Total seconds for the controller, retries included'
             cand --manager-config 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller'
             cand --lock-timeout 'Seconds to wait for the host lock (and the dpkg lock) held by another process'
+            cand --runtime-timeout 'The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]'
             cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
             cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
             cand --output 'Report format on stdout'

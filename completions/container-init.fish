@@ -154,6 +154,7 @@ complete -c container-init -n "__fish_container_init_using_subcommand setup" -l 
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l timeout -d 'Total seconds for the controller, retries included' -r
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l manager-config -d 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l lock-timeout -d 'Seconds to wait for the host lock (and the dpkg lock) held by another process' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l runtime-timeout -d 'The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]' -r
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l output -d 'Report format on stdout' -r -f -a "text\t''

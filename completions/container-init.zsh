@@ -271,6 +271,7 @@ _arguments "${_arguments_options[@]}" : \
 '--timeout=[Total seconds for the controller, retries included]:SECONDS:_default' \
 '--manager-config=[Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller]:FILE:_files' \
 '--lock-timeout=[Seconds to wait for the host lock (and the dpkg lock) held by another process]:SECONDS:_default' \
+'--runtime-timeout=[The most any query, start or readiness wait on the runtime may take; past it, 75 \[default\: 120, or runtime-timeout in the config file\]]:SECONDS:_default' \
 '--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
 '--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
 '--output=[Report format on stdout]:FORMAT:(text json)' \

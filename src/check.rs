@@ -209,25 +209,38 @@ fn virtualisation(host: &Host) -> Check {
     }
 }
 
-/// The container a host itself runs in, if it is one.
-fn container_kind(host: &Host) -> Option<String> {
+/// The container a host itself runs in, if it is one; `Err` names what
+/// could not be read (init's environment is root-only).
+fn container_kind(host: &Host) -> Result<Option<String>, String> {
     if let Some(kind) = host.read_optional("/run/systemd/container").ok().flatten() {
-        return Some(String::from_utf8_lossy(&kind).trim().to_string());
+        return Ok(Some(String::from_utf8_lossy(&kind).trim().to_string()));
     }
-    if let Some(env) = host.read_optional("/proc/1/environ").ok().flatten()
-        && let Some(kind) = env
+    if host.exists("/.dockerenv") {
+        return Ok(Some("docker".to_string()));
+    }
+    match host.read_optional("/proc/1/environ") {
+        Ok(Some(env)) => Ok(env
             .split(|b| *b == 0)
             .find_map(|kv| kv.strip_prefix(b"container="))
-    {
-        return Some(String::from_utf8_lossy(kind).into_owned());
+            .map(|kind| String::from_utf8_lossy(kind).into_owned())),
+        Ok(None) => Ok(None),
+        Err(err) if crate::exit::exit_for(&err) == crate::exit::Exit::NoPerm => {
+            Err("cannot read /proc/1/environ without root".to_string())
+        }
+        Err(_) => Ok(None),
     }
-    host.exists("/.dockerenv").then(|| "docker".to_string())
 }
 
 fn nesting(host: &Host, ty: ContainerType) -> Check {
     match container_kind(host) {
-        None => check("nesting", Verdict::Pass, "not running inside a container", ""),
-        Some(kind) => check(
+        Err(why) => check(
+            "nesting",
+            Verdict::Warn,
+            format!("{why}: cannot tell whether this host is itself a container"),
+            "run check as root to read it",
+        ),
+        Ok(None) => check("nesting", Verdict::Pass, "not running inside a container", ""),
+        Ok(Some(kind)) => check(
             "nesting",
             Verdict::Warn,
             format!(

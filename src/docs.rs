@@ -55,6 +55,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "true or false; beats address-allocation in the config file (setup lxc writes lxc-net with it)",
     ),
     (
+        "CONTAINER_INIT_RUNTIME_TIMEOUT",
+        "the default for setup --runtime-timeout; beats runtime-timeout in the config file",
+    ),
+    (
         "NO_COLOR",
         "when set and not empty, plain text as with --no-color",
     ),
@@ -93,11 +97,19 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "/var/lib/dpkg/status",
-        "read to tell which packages are installed, without running a process",
+        "read to tell which packages are installed, without running a process, while dpkg's journal is empty",
+    ),
+    (
+        "/var/lib/dpkg/updates/",
+        "dpkg's journal: entries mean an interrupted install, finished with dpkg --configure -a; package states are then read with dpkg-query",
     ),
     (
         "/run/lxd.pid",
-        "written by start-stop-daemon when setup lxd starts LXD on a host without systemd",
+        "written by start-stop-daemon when setup lxd starts LXD on a host without systemd; removed first when its process is gone or a zombie",
+    ),
+    (
+        "/tmp/container-init-home.*",
+        "a private, empty HOME (mode 0700) for runtime commands, removed when the run ends",
     ),
     (
         "/run/lock/container-init.lock",
@@ -157,6 +169,8 @@ the manager config (validated before anything changes, 65); the host lock
 vmx or svm and /dev/kvm, else 69 before anything is installed, unless
 \fB\-\-allow\-emulation\fR); forwarding when ip\-forwarding is true; for lxc with
 forwarding and address\-allocation, the lxc\-net override before the package;
+an install a reboot or a kill interrupted, finished with dpkg \-\-configure \-a
+(its own step, dpkg\-recovery, shown by \fB\-\-dry\-run\fR);
 the packages, only when missing (apt with DEBIAN_FRONTEND=noninteractive and
 \-\-force\-confold, apt\-get update only without an install candidate, waiting out
 the dpkg lock; Ubuntu's LXD from snap, see LXD SNAP CHANNEL; \fB\-\-no\-install\fR makes a missing package 69);
@@ -167,6 +181,27 @@ network and storage pool); and a read\-only readiness probe. Services go through
 systemd when it runs the host, else through service(8); LXD without systemd is
 started with start\-stop\-daemon. SIGINT and SIGTERM are passed to the running
 command, which is waited for; the exit is then 130 or 143.
+.PP
+Without root, \fBsetup\fR exits 77 at once, with \fB\-\-check\fR and \fB\-\-dry\-run\fR too:
+the runtime's socket, dpkg and the services are root\-only.
+.PP
+Runtime commands (lxc, lxd, virsh, start\-stop\-daemon, snap, systemctl, service
+for the runtime) run in a fixed environment: PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin
+(under a \fB\-\-root\fR other than /, the caller's PATH), LC_ALL=C, and a private,
+empty HOME and LXD_CONF; never the caller's LXD_DIR, INCUS_DIR, LXD_CONF,
+LIBVIRT_DEFAULT_URI or lxc remotes, so that setup prepares the system's own daemon.
+Each is bounded by \fB\-\-runtime\-timeout\fR (default 120 seconds; runtime\-timeout in
+the config file): past it, its process group gets SIGTERM, then SIGKILL, and
+the exit is 75 naming the runtime and the command that waited. A daemon counts
+as started once it answers on its socket (lxd waitready); a pid file whose
+process is gone or a zombie does not count as a running daemon.
+.PP
+Corrections change only the keys that differ (lxc profile device set, lxc
+network set or unset) and the report names each with its old and new value;
+an operator's other keys (a disk size, a NIC's boot.priority) stay. A DHCP
+range outside the bridge's subnet is unset. A root disk correction on a profile
+that running instances use exits 69 naming them: LXD cannot move a running
+instance's root disk.
 .PP
 \fBcheck\fR \fITYPE\fR prints PASS, WARN or FAIL per requirement with the reason and
 the fix, and exits 69 when something required fails. For lxd from snap it reads
@@ -217,6 +252,7 @@ controller:
 machine: "4"
 namespace: juju\-machine\-4
 address\-allocation: false
+runtime\-timeout: 120
 .fi
 .PP
 Unknown keys in it are errors (exit 78, naming the file and the line).

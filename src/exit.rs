@@ -92,7 +92,8 @@ impl Exit {
             Exit::Data => "a manager-config or option value is invalid; the message names it",
             Exit::Unavailable => {
                 "the host cannot do this: no hardware virtualisation, unsupported distribution, \
-                 missing package with --no-install"
+                 missing package with --no-install, an lxdbr0 that LXD does not manage, a root disk \
+                 correction on a profile running instances use"
             }
             Exit::Software => "a bug in container-init",
             Exit::Os => {
@@ -100,8 +101,8 @@ impl Exit {
             }
             Exit::CantCreate => "a file could not be written; the old file is intact",
             Exit::TempFail => {
-                "worth retrying: a lock was still held at the timeout, or the controller was \
-                 unreachable or answered 5xx after retries"
+                "worth retrying: a lock was still held at the timeout, the runtime did not answer \
+                 within --runtime-timeout, or the controller was unreachable or answered 5xx after retries"
             }
             Exit::Protocol => "the controller answered, but not with a manager config",
             Exit::NoPerm => "not allowed: needs root, or the controller answered 401/403",

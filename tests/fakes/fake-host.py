@@ -500,7 +500,8 @@ TOOLS = {
 def main():
     name = os.path.basename(sys.argv[0])
     args = sys.argv[1:]
-    line = shlex.join([name] + args)
+    # One line per command: a newline in an argument is logged as \n.
+    line = shlex.join([name] + args).replace("\n", "\\n")
     with open(os.path.join(STATE_DIR, "log"), "a") as f:
         f.write(line + "\n")
     with open(os.path.join(STATE_DIR, "env.jsonl"), "a") as f:
