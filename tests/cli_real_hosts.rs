@@ -3,6 +3,8 @@
 //! `LXD_DIR` and lxc remote, an operator's keys on the profile, a stale DHCP
 //! range, an install a reboot interrupted, no root.
 
+#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+
 mod support;
 
 use std::time::{Duration, Instant};

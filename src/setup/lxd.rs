@@ -605,6 +605,7 @@ pub fn readiness_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the tests build a --root tree directly
 mod tests {
     use super::*;
 
