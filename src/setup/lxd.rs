@@ -48,7 +48,8 @@ impl Lxd {
     fn lxc(&self, args: &[&str]) -> CommandLine {
         CommandLine::new("lxc")
             .args(args.iter().copied())
-            .on_runtime(RUNTIME, self.timeout)
+            .time_limit(self.timeout, RUNTIME)
+            .on_runtime(RUNTIME)
     }
 
     fn query(&self, path: &str) -> CommandLine {
@@ -63,7 +64,8 @@ impl Lxd {
                 "waitready".to_string(),
                 format!("--timeout={}", self.timeout.as_secs()),
             ])
-            .on_runtime(RUNTIME, self.timeout + WAIT_GRACE)
+            .time_limit(self.timeout + WAIT_GRACE, RUNTIME)
+            .on_runtime(RUNTIME)
     }
 }
 
