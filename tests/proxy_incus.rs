@@ -31,6 +31,13 @@ fn incus_gets_the_proxy_keys_converges_and_gives_back_only_its_own() {
     let bin = tempfile::tempdir().unwrap();
     let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/fake-host.py");
     std::os::unix::fs::symlink(&fake, bin.path().join("incus")).unwrap();
+    // Runtime commands run in a clean environment: the fake finds its state
+    // from this file beside it.
+    std::fs::write(
+        bin.path().join("fake-host.json"),
+        json!({"state": fake_state.path(), "root": root.path()}).to_string(),
+    )
+    .unwrap();
     let path = format!("{}:/usr/bin:/bin", bin.path().display());
     // SAFETY: this test binary has this one test, so no other thread reads
     // the environment while it changes.

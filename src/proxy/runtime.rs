@@ -44,13 +44,22 @@ struct Server {
     config: BTreeMap<String, serde_json::Value>,
 }
 
+/// The runtime's client on the system's own daemon, bounded by the runtime
+/// timeout.
+fn client_command(client: &str, args: &[&str]) -> CommandLine {
+    CommandLine::new(client)
+        .args(args.iter().copied())
+        .on_runtime(runtime_name(client))
+}
+
 /// The server's `core.proxy_*` keys now; `None` when it does not answer in a
 /// dry run (not installed or not started yet).
 pub fn current(host: &Host, client: &str) -> anyhow::Result<Option<BTreeMap<String, String>>> {
-    let cmd = CommandLine::new(client).args(["query", "/1.0"]);
+    let cmd = client_command(client, &["query", "/1.0"]);
     let out = match host.query(&cmd) {
         Ok(out) => out,
-        Err(_) if !host.applies() => return Ok(None),
+        // A hung daemon is 75 in a dry run too, never an empty plan.
+        Err(err) if !host.applies() && crate::exit::exit_for(&err) != Exit::TempFail => return Ok(None),
         Err(err) => return Err(err),
     };
     let server: Server = serde_json::from_str(&out.stdout).map_err(|e| {
@@ -90,11 +99,11 @@ pub fn step(host: &Host, client: &str, settings: &ProxySettings) -> anyhow::Resu
             let set = plan
                 .set
                 .iter()
-                .map(|(k, v)| CommandLine::new(client).args(["config", "set", k, v]));
+                .map(|(k, v)| client_command(client, &["config", "set", k, v]));
             let unset = plan
                 .unset
                 .iter()
-                .map(|k| CommandLine::new(client).args(["config", "unset", k]));
+                .map(|k| client_command(client, &["config", "unset", k]));
             set.chain(unset).collect()
         },
     )

@@ -86,6 +86,7 @@ fn virsh(args: &[&str]) -> CommandLine {
     CommandLine::new("virsh")
         .args(["-c", "qemu:///system"])
         .args(args.iter().copied())
+        .on_runtime("libvirt")
 }
 
 /// `Key: value` lines of virsh's *-info output.

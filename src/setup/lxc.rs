@@ -36,7 +36,8 @@ pub fn lxc_net_step(host: &Host, init: Init) -> anyhow::Result<Outcome> {
         let cmd = match init {
             Init::Systemd => CommandLine::new("systemctl").args(["restart", "lxc-net"]),
             Init::SysV => CommandLine::new("service").args(["lxc-net", "restart"]),
-        };
+        }
+        .on_runtime("lxc-net");
         host.run_all(&[cmd])?
     } else {
         service::start(host, init, "lxc-net")?

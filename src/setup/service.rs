@@ -27,7 +27,8 @@ pub fn is_active(host: &Host, init: Init, unit: &str) -> anyhow::Result<bool> {
     let cmd = match init {
         Init::Systemd => CommandLine::new("systemctl").args(["is-active", "--quiet", unit]),
         Init::SysV => CommandLine::new("service").args([unit, "status"]),
-    };
+    }
+    .on_runtime(unit);
     Ok(host.query_status(&cmd)?.success())
 }
 
@@ -46,7 +47,8 @@ pub fn start(host: &Host, init: Init, unit: &str) -> anyhow::Result<Vec<String>>
             }
             CommandLine::new("service").args([unit, "start"])
         }
-    };
+    }
+    .on_runtime(unit);
     host.run_all(&[cmd])
 }
 
