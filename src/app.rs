@@ -218,6 +218,8 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
                 runtime_timeout: settings.runtime_timeout,
                 user: args.user.clone(),
             };
+            // Every runtime command of this run is bounded by it.
+            let host = &Host::new(host.root(), host.mode()).with_runtime_timeout(settings.runtime_timeout);
             setup::run(host, &settings, &opts, report)?;
         }
         Command::Check(args) => {

@@ -14,7 +14,7 @@ use crate::secret::Token;
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/container-init/config.yaml";
 pub const TOKEN_ENV: &str = "CONTAINER_INIT_TOKEN";
 /// The most any query, start or readiness wait on a runtime may take.
-pub const DEFAULT_RUNTIME_TIMEOUT: Duration = Duration::from_secs(120);
+pub use crate::host::DEFAULT_RUNTIME_TIMEOUT;
 /// Bounds of `--runtime-timeout` and `runtime-timeout`, in seconds.
 pub const RUNTIME_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 

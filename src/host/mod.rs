@@ -16,6 +16,7 @@ mod runner;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 pub use files::{FileChange, read_named, write_error};
 pub use lock::{HeldLock, HostLock, LOCK_PATH};
@@ -39,7 +40,12 @@ pub struct Host {
     mode: Mode,
     /// The HOME of runtime commands: made on first use, removed on drop.
     home: OnceLock<tempfile::TempDir>,
+    /// The most a runtime command may take (`--runtime-timeout`).
+    runtime_timeout: Duration,
 }
+
+/// The runtime timeout when none is configured.
+pub const DEFAULT_RUNTIME_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Host {
     pub fn new(root: impl Into<PathBuf>, mode: Mode) -> Host {
@@ -47,7 +53,17 @@ impl Host {
             root: root.into(),
             mode,
             home: OnceLock::new(),
+            runtime_timeout: DEFAULT_RUNTIME_TIMEOUT,
         }
+    }
+
+    pub fn with_runtime_timeout(mut self, timeout: Duration) -> Host {
+        self.runtime_timeout = timeout;
+        self
+    }
+
+    pub fn runtime_timeout(&self) -> Duration {
+        self.runtime_timeout
     }
 
     /// A private, empty directory (mode 0700, in /tmp, gone when the run

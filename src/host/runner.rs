@@ -24,7 +24,8 @@ pub const RUNTIME_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /// error when it runs out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeLimit {
-    pub after: Duration,
+    /// `None`: the host's runtime timeout (`--runtime-timeout`).
+    pub after: Option<Duration>,
     pub runtime: String,
 }
 
@@ -66,15 +67,24 @@ impl CommandLine {
     /// fail with 75 naming `runtime`.
     pub fn time_limit(mut self, after: Duration, runtime: &str) -> CommandLine {
         self.limit = Some(TimeLimit {
-            after,
+            after: Some(after),
             runtime: runtime.to_string(),
         });
         self
     }
 
-    /// Both of the above: a command on `runtime`, bounded by `after`.
-    pub fn on_runtime(self, runtime: &str, after: Duration) -> CommandLine {
-        self.runtime_env().time_limit(after, runtime)
+    /// A command on `runtime` (`"LXD"`, `"libvirt"`, `"lxc-net"`): the
+    /// runtime environment, and a limit of the host's runtime timeout
+    /// (`--runtime-timeout`) unless [`CommandLine::time_limit`] gives another.
+    pub fn on_runtime(mut self, runtime: &str) -> CommandLine {
+        self.runtime_env = true;
+        if self.limit.is_none() {
+            self.limit = Some(TimeLimit {
+                after: None,
+                runtime: runtime.to_string(),
+            });
+        }
+        self
     }
 
     pub fn limit(&self) -> Option<&TimeLimit> {
@@ -238,6 +248,10 @@ impl Host {
             }
             coded(Exit::Os, format!("cannot run `{cmd}`: {e}"))
         };
+        let limit = cmd
+            .limit
+            .as_ref()
+            .map(|l| l.after.unwrap_or(self.runtime_timeout()));
         let started = Instant::now();
         let handle = cmd.expression(self)?.start().map_err(cannot_run)?;
         // Poll rather than block, so that a SIGINT or SIGTERM we caught is
@@ -257,9 +271,9 @@ impl Host {
             }
             // Past its limit: SIGTERM to the whole group, then SIGKILL for
             // whatever is still there after a grace period.
-            match (&cmd.limit, timed_out) {
-                (Some(limit), None) if started.elapsed() >= limit.after => {
-                    log::warn!("`{cmd}` ran past {}s; stopping it", limit.after.as_secs());
+            match (limit, timed_out) {
+                (Some(limit), None) if started.elapsed() >= limit => {
+                    log::warn!("`{cmd}` ran past {}s; stopping it", limit.as_secs());
                     for pid in handle.pids() {
                         signals::forward_to_group(pid, libc::SIGTERM);
                     }
@@ -274,9 +288,9 @@ impl Host {
             }
             std::thread::sleep(POLL);
         };
-        if let (Some(limit), Some(_)) = (&cmd.limit, timed_out) {
+        if let (Some(limit), Some(after), Some(_)) = (&cmd.limit, limit, timed_out) {
             signals::check()?;
-            return Err(timed_out_error(cmd, limit));
+            return Err(timed_out_error(cmd, &limit.runtime, after));
         }
         let out = Output {
             code: out.status.code(),
@@ -306,15 +320,13 @@ pub fn is_not_installed(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.is::<NotInstalled>())
 }
 
-fn timed_out_error(cmd: &CommandLine, limit: &TimeLimit) -> anyhow::Error {
+fn timed_out_error(cmd: &CommandLine, runtime: &str, after: Duration) -> anyhow::Error {
     coded(
         Exit::TempFail,
         format!(
-            "{} did not answer within {}s: `{cmd}` was still waiting and was stopped; \
-             check that {} is not hung (its log, its process state), or raise --runtime-timeout",
-            limit.runtime,
-            limit.after.as_secs(),
-            limit.runtime,
+            "{runtime} did not answer within {}s: `{cmd}` was still waiting and was stopped; \
+             check that {runtime} is not hung (its log, its process state), or raise --runtime-timeout",
+            after.as_secs(),
         ),
     )
 }
@@ -444,6 +456,22 @@ mod tests {
         assert!(
             stat.is_empty() || stat.contains(") Z "),
             "the grandchild still runs: {stat}"
+        );
+    }
+
+    #[test]
+    fn a_runtime_command_is_bounded_by_the_hosts_runtime_timeout() {
+        let host = Host::new("/", Mode::Apply).with_runtime_timeout(Duration::from_millis(200));
+        let started = Instant::now();
+        let err = host
+            .query_status(&CommandLine::new("sleep").arg("30").on_runtime("libvirt"))
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(exit_for(&err), Exit::TempFail);
+        assert!(
+            err.to_string()
+                .starts_with("libvirt did not answer within 0s: `sleep 30`"),
+            "{err}"
         );
     }
 

@@ -121,7 +121,8 @@ impl Runtime {
     fn client(&self, args: &[&str]) -> CommandLine {
         CommandLine::new(self.flavor.client)
             .args(args.iter().copied())
-            .on_runtime(self.flavor.name, self.timeout)
+            .time_limit(self.timeout, self.flavor.name)
+            .on_runtime(self.flavor.name)
     }
 
     fn query(&self, path: &str) -> CommandLine {
@@ -139,7 +140,8 @@ impl Runtime {
         CommandLine::new(program)
             .args(args.iter().copied())
             .arg(format!("--timeout={}", self.timeout.as_secs()))
-            .on_runtime(self.flavor.name, self.timeout + WAIT_GRACE)
+            .time_limit(self.timeout + WAIT_GRACE, self.flavor.name)
+            .on_runtime(self.flavor.name)
     }
 
     fn time_limited(&self, cmd: CommandLine) -> CommandLine {
