@@ -205,6 +205,7 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             return manager_config_show(cli, host, report, *container_type, source, format);
         }
         Command::Setup(args) => {
+            setup::require_root(host, args.container_type)?;
             let mut settings = settings(cli, host, &args.source, args.runtime_timeout)?;
             if let Some(v) = env_bool("CONTAINER_INIT_ADDRESS_ALLOCATION")? {
                 settings.address_allocation = v;

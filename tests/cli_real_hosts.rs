@@ -504,10 +504,15 @@ fn unprivileged(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn without_root_setup_is_77_at_once_in_check_and_dry_run_too() {
+    // A root-only config file is not even read: 77, not 78.
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "runtime-timeout: 5\n").unwrap();
+    std::fs::set_permissions(config.path(), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let config = config.path().to_str().unwrap();
     for mode in [None, Some("--check"), Some("--dry-run")] {
         for ty in ["lxd", "lxc", "kvm"] {
             let mut args: Vec<&str> = mode.into_iter().collect();
-            args.extend(["setup", ty, "--output", "json"]);
+            args.extend(["setup", ty, "--output", "json", "--config", config]);
             let out = unprivileged(&args);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(77), "{args:?}: {stderr}");

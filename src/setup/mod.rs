@@ -112,7 +112,24 @@ fn runtime_proxy(
     Ok(())
 }
 
+/// Setup's first check, before its settings are even read: without root,
+/// LXD's socket, dpkg's lock and the services all refuse, and a plan built
+/// from those refusals would invent work (a second bridge beside the one
+/// there is).
+pub fn require_root(host: &Host, ty: ContainerType) -> anyhow::Result<()> {
+    if host.privileged() {
+        return Ok(());
+    }
+    Err(coded(
+        Exit::NoPerm,
+        format!(
+            "setup {ty} needs root: the runtime's socket is root-only, and so are packages and services; run it as root (sudo container-init setup {ty})"
+        ),
+    ))
+}
+
 pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut Report) -> anyhow::Result<()> {
+    require_root(host, opts.container_type)?;
     signals::install();
     let ty = opts.container_type;
     if opts.user.is_some() && !matches!(ty, ContainerType::Lxd | ContainerType::Incus) {
@@ -123,18 +140,6 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             ),
         ));
     }
-    // Before anything is read: without root, LXD's socket, dpkg's lock and
-    // the services all refuse, and a plan built from those refusals would
-    // invent work (a second bridge beside the one there is).
-    if !host.privileged() {
-        return Err(coded(
-            Exit::NoPerm,
-            format!(
-                "setup {ty} needs root: the runtime's socket is root-only, and so are packages and services; run it as root (sudo container-init setup {ty})"
-            ),
-        ));
-    }
-
     let config = report.run_step("manager-config", || {
         let got = config_source::obtain(settings, ty, opts.manager_config.as_deref())?;
         let mut detail = got.source.describe();
