@@ -45,6 +45,19 @@ fn installed_version(package: &str) -> Option<String> {
     text.strip_prefix("ii ").map(str::to_string)
 }
 
+/// Installed packages whose version is a bookworm-backports one.
+fn from_backports() -> std::collections::BTreeSet<String> {
+    run(
+        "dpkg-query",
+        &["-W", "-f", "${Package} ${Version} ${db:Status-Abbrev}\n"],
+    )
+    .lines()
+    .filter(|l| l.ends_with(" ii ") || l.ends_with(" ii"))
+    .filter(|l| l.contains("~bpo"))
+    .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+    .collect()
+}
+
 /// A host with no Incus and no backports source: what an earlier run of
 /// this test (or an operator) left is removed first.
 fn remove_incus() {
@@ -262,6 +275,7 @@ fn setup_incus_from_backports_and_a_container_reaches_a_test_host_through_nat() 
         return;
     }
     remove_incus();
+    let backports_before = from_backports();
 
     // From nothing.
     let started = Instant::now();
