@@ -307,6 +307,13 @@ fn setup_incus_from_backports_and_a_container_reaches_a_test_host_through_nat() 
         installed_version("incus").is_none(),
         "the incus package (with QEMU) was installed"
     );
+    let taken: Vec<String> = from_backports().difference(&backports_before).cloned().collect();
+    assert!(
+        taken
+            .iter()
+            .all(|p| ["incus-base", "incus-client", "libcowsql0", "libraft0"].contains(&p.as_str())),
+        "more than Incus and its libraries came from backports: {taken:?}"
+    );
     for qemu in ["qemu-system-common", "qemu-utils", "qemu-system-x86"] {
         if let Some(v) = installed_version(qemu) {
             assert!(!v.contains("bpo"), "{qemu} {v} came from backports");
