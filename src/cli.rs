@@ -13,7 +13,8 @@ use crate::setup::admin_group::UserName;
 #[derive(Debug, Parser)]
 #[command(
     name = "container-init",
-    version,
+    // The package version and, when built from git, the commit (build.rs).
+    version = env!("CONTAINER_INIT_VERSION"),
     about = "Prepare this Linux host to run LXC, LXD, Incus or KVM containers",
     long_about = "Prepare this Linux host to run LXC, LXD, Incus or KVM containers.\n\n\
         Each command converges the host to what is wanted and reports every step as \

@@ -36,7 +36,9 @@ pub fn completion_file(shell: Shell) -> String {
     format!("completions/container-init.{ext}")
 }
 
-pub const MAN_FILE: &str = "man/container-init.1";
+/// Section 8: an administration command, run by root.
+pub const MAN_SECTION: &str = "8";
+pub const MAN_FILE: &str = "man/container-init.8";
 
 /// Environment variables the tool reads, for the man page.
 pub const ENVIRONMENT: &[(&str, &str)] = &[
@@ -130,8 +132,10 @@ pub const FILES: &[(&str, &str)] = &[
 ];
 
 pub fn man_page() -> Vec<u8> {
-    let cmd = Cli::command();
-    let man = clap_mangen::Man::new(cmd.clone());
+    // The package version alone: the committed page must not change with
+    // every commit that `--version` names.
+    let cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    let man = clap_mangen::Man::new(cmd.clone()).section(MAN_SECTION);
     let mut out = Vec::new();
     // clap_mangen writes to a Vec, which cannot fail.
     man.render_title(&mut out).expect("write to Vec");

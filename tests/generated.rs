@@ -50,3 +50,21 @@ fn man_page_documents_exit_codes_environment_and_files() {
     assert!(page.contains("CONTAINER_INIT_ROOT"));
     assert!(page.contains("/etc/sysctl.d/60\\-container\\-init.conf"));
 }
+
+#[test]
+fn man_page_is_in_section_8_with_the_package_version_only() {
+    // An administration command; the commit that `--version` adds would make
+    // the committed page drift with every commit.
+    assert!(docs::MAN_FILE.ends_with(&format!(".{}", docs::MAN_SECTION)));
+    assert_eq!(docs::MAN_SECTION, "8");
+    let page = String::from_utf8(docs::man_page()).unwrap();
+    let title = format!(
+        ".TH container-init 8  \"container-init {}\"",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(
+        page.contains(&title),
+        "{}",
+        page.lines().take(4).collect::<Vec<_>>().join("\n")
+    );
+}

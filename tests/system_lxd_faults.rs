@@ -175,6 +175,15 @@ fn hung_daemon_gives_75_within_the_timeout() {
 fn lxd_shutdown_right_before_a_run_is_started_again() {
     let case = "lxd shutdown";
     sh("lxd", &["shutdown"]);
+    let pid_state = std::fs::read_to_string("/run/lxd.pid")
+        .ok()
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok())
+        .and_then(|stat| {
+            stat.rsplit(')')
+                .next()
+                .map(|r| r.trim().chars().next().unwrap_or('?'))
+        });
+    eprintln!("{case}: the pid file's process is now {pid_state:?} (Z: a zombie)");
     let (out, doc) = setup_json(&[], &[]);
     assert_eq!(out.status.code(), Some(0), "{case}: {doc}\n{}", stderr(&out));
     if !systemd_runs_this_host() {

@@ -234,6 +234,17 @@ impl FakeHost {
             .collect()
     }
 
+    /// The environment the tool runs in on this host. The fakes alone on
+    /// PATH: a tool the test did not fake fails to start instead of reaching
+    /// the real one on this machine.
+    pub fn tool_env(&self) -> [(&'static str, PathBuf); 3] {
+        [
+            ("PATH", self.bin.path().to_path_buf()),
+            ("FAKE_HOST_STATE", self.state.path().to_path_buf()),
+            ("FAKE_HOST_ROOT", self.root.path().to_path_buf()),
+        ]
+    }
+
     /// Run the tool with `--root` on this host and only the fakes on PATH.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_env(args, &[])
@@ -245,11 +256,7 @@ impl FakeHost {
         cmd.arg("--root")
             .arg(self.root.path())
             .args(args)
-            // The fakes alone: a tool the test did not fake fails to start
-            // instead of reaching the real one on this machine.
-            .env("PATH", self.bin.path())
-            .env("FAKE_HOST_STATE", self.state.path())
-            .env("FAKE_HOST_ROOT", self.root.path())
+            .envs(self.tool_env())
             .env_remove("DEBIAN_FRONTEND")
             .env_remove("CONTAINER_INIT_ADDRESS_ALLOCATION");
         for (k, v) in env {
