@@ -189,25 +189,22 @@ impl BridgeAddress {
 impl FromStr for BridgeAddress {
     type Err = String;
 
+    /// The address with its network's prefix; the network is checked as
+    /// `Ipv4Net` checks one.
     fn from_str(s: &str) -> Result<Self, String> {
         let (addr, prefix) = s
             .split_once('/')
             .ok_or_else(|| format!("{s:?} is not an address with a prefix (like 10.20.30.1/24)"))?;
         let address = parse_ipv4(addr)?;
-        let prefix: u8 = prefix
-            .parse()
-            .ok()
-            .filter(|_| prefix.len() <= 2 && prefix.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| format!("{prefix:?} is not a prefix length; use a number from 8 to 30"))?;
-        if !(8..=30).contains(&prefix) {
-            return Err(format!("prefix /{prefix} is out of range; use 8 to 30"));
-        }
-        let base = Ipv4Addr::from(u32::from(address) & (u32::MAX << (32 - prefix)));
-        let net = Ipv4Net::new(base, prefix)?;
+        let bits: u8 = prefix.parse().unwrap_or(0).min(32);
+        let base =
+            Ipv4Addr::from(u32::from(address) & u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0));
+        let net: Ipv4Net = format!("{base}/{prefix}").parse()?;
         if !net.has_host(address) {
             return Err(format!(
-                "{s} is the network or broadcast address of {net}; give a host address such as {}/{prefix}",
-                net.nth(1).expect("hosts")
+                "{s} is the network or broadcast address of {net}; give a host address such as {}/{}",
+                net.nth(1).expect("hosts"),
+                net.prefix()
             ));
         }
         Ok(BridgeAddress { address, net })
