@@ -131,10 +131,10 @@ fn ansible_or_skip() -> Option<Ansible> {
     match ansible_playbook() {
         Some(path) => Some(Ansible::new(path)),
         None => {
-            eprintln!(
-                "skipped: ansible-playbook is not on PATH; set {REQUIRED} to one \
+            support::system::skipped(&format!(
+                "ansible-playbook is not on PATH; set {REQUIRED} to one \
                  (python3 -m venv v && v/bin/pip install ansible-core) to run this test"
-            );
+            ));
             None
         }
     }
