@@ -5,8 +5,11 @@ next to the same work done by hand, both from the same starting point.
 
 --fresh PURGES LXD (its containers, network, pool and packages) from this
 machine before each of the two timed runs: use it on a throwaway VM only.
+--with-incus also times a converged `setup incus` (Incus already set up),
+its rounds interleaved with LXD's, and prints the ratio: the two run the same
+code, so the ratio should stay near 1.
 
-    cargo build --release && python3 benches/setup_lxd.py [--fresh] [ROUNDS]
+    cargo build --release && python3 benches/setup_lxd.py [--fresh] [--with-incus] [ROUNDS]
 """
 import os
 import statistics
@@ -72,7 +75,7 @@ def by_hand():
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--fresh"]
+    args = [a for a in sys.argv[1:] if a not in ("--fresh", "--with-incus")]
     rounds = int(args[0]) if args else 50
     tool = [BIN, "setup", "lxd"]
     if "--fresh" in sys.argv:
@@ -86,11 +89,26 @@ def main():
               f"ratio {first / manual:.2f}")
     else:
         timed(tool)  # converge first
-    runs = [timed(tool) for _ in range(rounds)]
+    incus = [BIN, "setup", "incus"]
+    with_incus = "--with-incus" in sys.argv
+    if with_incus:
+        timed(incus)  # converge first
+    runs, incus_runs = [], []
+    for _ in range(rounds):
+        runs.append(timed(tool))
+        if with_incus:
+            incus_runs.append(timed(incus))
     count, programs = processes_started(tool)
     print(f"converged setup lxd: median {statistics.median(runs) * 1e3:.1f} ms over {rounds} runs "
           f"(min {min(runs) * 1e3:.1f}, max {max(runs) * 1e3:.1f}); goal < 300 ms")
     print(f"processes started by a converged run: {count} ({', '.join(programs)}); goal <= 5")
+    if with_incus:
+        lxd_median, incus_median = statistics.median(runs), statistics.median(incus_runs)
+        count, programs = processes_started(incus)
+        print(f"converged setup incus: median {incus_median * 1e3:.1f} ms over {rounds} runs "
+              f"(min {min(incus_runs) * 1e3:.1f}, max {max(incus_runs) * 1e3:.1f}); "
+              f"incus/lxd {incus_median / lxd_median:.2f}")
+        print(f"processes started by a converged setup incus: {count} ({', '.join(programs)})")
 
 
 if __name__ == "__main__":

@@ -178,7 +178,7 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__check)
-            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd kvm"
+            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd incus kvm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -944,7 +944,7 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__manager__subcmd__config__subcmd__show)
-            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --format --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd kvm"
+            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --format --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd incus kvm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1002,7 +1002,7 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__setup)
-            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --lock-timeout --allow-emulation --no-install --runtime-timeout --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd kvm"
+            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --lock-timeout --allow-emulation --no-install --runtime-timeout --user --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd incus kvm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1041,6 +1041,10 @@ _container__init() {
                     return 0
                     ;;
                 --runtime-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -206,6 +206,7 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --manager-config 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller'
             cand --lock-timeout 'Seconds to wait for the host lock (and the dpkg lock) held by another process'
             cand --runtime-timeout 'The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]'
+            cand --user 'lxd/incus: add this user to the runtime''s admin group (lxd, incus-admin) so that they can use the client without root'
             cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
             cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
             cand --output 'Report format on stdout'
@@ -218,8 +219,8 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --dry-run 'Print the plan (file diffs, command lines) and change nothing'
             cand --check 'Like --dry-run, but exit 2 when anything would change'
             cand --no-color 'Plain text without colours (also when NO_COLOR is set)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'container-init;check'= {
             cand --controller 'The controller''s base URL (https://, or http:// on loopback)'
@@ -277,8 +278,8 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --dry-run 'Print the plan (file diffs, command lines) and change nothing'
             cand --check 'Like --dry-run, but exit 2 when anything would change'
             cand --no-color 'Plain text without colours (also when NO_COLOR is set)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'container-init;manager-config;help'= {
             cand show 'Print the manager config for a container type, keys sorted'

@@ -155,6 +155,7 @@ complete -c container-init -n "__fish_container_init_using_subcommand setup" -l 
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l manager-config -d 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l lock-timeout -d 'Seconds to wait for the host lock (and the dpkg lock) held by another process' -r
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l runtime-timeout -d 'The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l user -d 'lxd/incus: add this user to the runtime\'s admin group (lxd, incus-admin) so that they can use the client without root' -r
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l output -d 'Report format on stdout' -r -f -a "text\t''
@@ -166,7 +167,7 @@ complete -c container-init -n "__fish_container_init_using_subcommand setup" -s 
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l dry-run -d 'Print the plan (file diffs, command lines) and change nothing'
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l check -d 'Like --dry-run, but exit 2 when anything would change'
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
-complete -c container-init -n "__fish_container_init_using_subcommand setup" -s h -l help -d 'Print help'
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l controller -d 'The controller\'s base URL (https://, or http:// on loopback)' -r
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l token-file -d 'File holding the controller token (the token itself may come from CONTAINER_INIT_TOKEN)' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l ca-cert -d 'PEM file with the CA that signed the controller\'s certificate' -r -F
@@ -214,7 +215,7 @@ complete -c container-init -n "__fish_container_init_using_subcommand manager-co
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l dry-run -d 'Print the plan (file diffs, command lines) and change nothing'
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l check -d 'Like --dry-run, but exit 2 when anything would change'
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
-complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the manager config for a container type, keys sorted'
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c container-init -n "__fish_container_init_using_subcommand completions" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F

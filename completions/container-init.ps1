@@ -228,6 +228,7 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             [CompletionResult]::new('--manager-config', '--manager-config', [CompletionResultType]::ParameterName, 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the host lock (and the dpkg lock) held by another process')
             [CompletionResult]::new('--runtime-timeout', '--runtime-timeout', [CompletionResultType]::ParameterName, 'The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'lxd/incus: add this user to the runtime''s admin group (lxd, incus-admin) so that they can use the client without root')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format on stdout')
@@ -240,8 +241,8 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (file diffs, command lines) and change nothing')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Like --dry-run, but exit 2 when anything would change')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain text without colours (also when NO_COLOR is set)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'container-init;check' {
@@ -302,8 +303,8 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (file diffs, command lines) and change nothing')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Like --dry-run, but exit 2 when anything would change')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain text without colours (also when NO_COLOR is set)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'container-init;manager-config;help' {

@@ -272,6 +272,7 @@ _arguments "${_arguments_options[@]}" : \
 '--manager-config=[Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller]:FILE:_files' \
 '--lock-timeout=[Seconds to wait for the host lock (and the dpkg lock) held by another process]:SECONDS:_default' \
 '--runtime-timeout=[The most any query, start or readiness wait on the runtime may take; past it, 75 \[default\: 120, or runtime-timeout in the config file\]]:SECONDS:_default' \
+'--user=[lxd/incus\: add this user to the runtime'\''s admin group (lxd, incus-admin) so that they can use the client without root]:NAME:_default' \
 '--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
 '--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
 '--output=[Report format on stdout]:FORMAT:(text json)' \
@@ -284,9 +285,12 @@ _arguments "${_arguments_options[@]}" : \
 '(--check)--dry-run[Print the plan (file diffs, command lines) and change nothing]' \
 '--check[Like --dry-run, but exit 2 when anything would change]' \
 '--no-color[Plain text without colours (also when NO_COLOR is set)]' \
-'-h[Print help]' \
-'--help[Print help]' \
-':container_type:(lxc lxd kvm)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':container_type:((lxc\:""
+lxd\:""
+incus\:"Incus, LXD'\''s community successor"
+kvm\:""))' \
 && ret=0
 ;;
 (check)
@@ -310,7 +314,10 @@ _arguments "${_arguments_options[@]}" : \
 '--no-color[Plain text without colours (also when NO_COLOR is set)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-':container_type:(lxc lxd kvm)' \
+':container_type:((lxc\:""
+lxd\:""
+incus\:"Incus, LXD'\''s community successor"
+kvm\:""))' \
 && ret=0
 ;;
 (manager-config)
@@ -357,9 +364,12 @@ _arguments "${_arguments_options[@]}" : \
 '(--check)--dry-run[Print the plan (file diffs, command lines) and change nothing]' \
 '--check[Like --dry-run, but exit 2 when anything would change]' \
 '--no-color[Plain text without colours (also when NO_COLOR is set)]' \
-'-h[Print help]' \
-'--help[Print help]' \
-':container_type:(lxc lxd kvm)' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':container_type:((lxc\:""
+lxd\:""
+incus\:"Incus, LXD'\''s community successor"
+kvm\:""))' \
 && ret=0
 ;;
 (help)

@@ -302,6 +302,7 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
                 allow_emulation: args.allow_emulation,
                 no_install: args.no_install,
                 runtime_timeout: settings.runtime_timeout,
+                user: args.user.clone(),
             };
             // Every runtime command of this run is bounded by it.
             let host = &Host::new(host.root(), host.mode()).with_runtime_timeout(settings.runtime_timeout);

@@ -15,7 +15,7 @@ const FAIL_BYTES: u64 = 1 << 30;
 const WARN_BYTES: u64 = 5 << 30;
 
 pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
-    let mut out = vec![distribution(host), namespaces(host), cgroups(host)];
+    let mut out = vec![distribution(host, ty), namespaces(host), cgroups(host)];
     out.push(kernel_feature(
         host,
         KernelFeature {
@@ -44,8 +44,14 @@ pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
     out
 }
 
-fn distribution(host: &Host) -> Check {
-    match OsRelease::read(host).and_then(|os| Distro::detect(&os).map(|_| os)) {
+/// The distribution, and a package of `ty` for its release (Incus has
+/// none before Debian 12 and Ubuntu 24.04).
+fn distribution(host: &Host, ty: ContainerType) -> Check {
+    let supported = OsRelease::read(host).and_then(|os| {
+        Distro::detect(&os)?.install_for(ty, &os)?;
+        Ok(os)
+    });
+    match supported {
         Ok(os) => check(
             "distribution",
             Verdict::Pass,
@@ -56,7 +62,7 @@ fn distribution(host: &Host) -> Check {
             "distribution",
             Verdict::Fail,
             err.to_string(),
-            "use Debian 12 or later, or Ubuntu",
+            "use Debian 12 or later, or Ubuntu (24.04 or later for Incus)",
         ),
     }
 }
@@ -291,10 +297,10 @@ pub fn lxd_snap(
     ty: ContainerType,
     wanted_channel: impl FnOnce() -> anyhow::Result<Option<Channel>>,
 ) -> anyhow::Result<Option<Check>> {
-    let Ok(distro) = OsRelease::read(host).and_then(|os| Distro::detect(&os)) else {
+    let Ok(install) = OsRelease::read(host).and_then(|os| Distro::detect(&os)?.install_for(ty, &os)) else {
         return Ok(None);
     };
-    let Install::Snap { name } = distro.install_for(ty) else {
+    let Install::Snap { name } = install else {
         return Ok(None);
     };
     let Some(wanted) = wanted_channel()? else {

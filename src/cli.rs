@@ -8,14 +8,15 @@ use clap_complete::Shell;
 
 use crate::container_type::ContainerType;
 use crate::net::{BridgeName, Ipv4Net, parse_ipv4};
+use crate::setup::admin_group::UserName;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "container-init",
     // The package version and, when built from git, the commit (build.rs).
     version = env!("CONTAINER_INIT_VERSION"),
-    about = "Prepare this Linux host to run LXC, LXD or KVM containers",
-    long_about = "Prepare this Linux host to run LXC, LXD or KVM containers.\n\n\
+    about = "Prepare this Linux host to run LXC, LXD, Incus or KVM containers",
+    long_about = "Prepare this Linux host to run LXC, LXD, Incus or KVM containers.\n\n\
         Each command converges the host to what is wanted and reports every step as \
         unchanged, changed, would-change, skipped or failed. Running a command twice is \
         safe: the second run changes nothing and says so.",
@@ -142,6 +143,10 @@ pub struct SetupArgs {
         value_parser = clap::value_parser!(u64).range(1..=86_400)
     )]
     pub runtime_timeout: Option<u64>,
+
+    /// lxd/incus: add this user to the runtime's admin group (lxd, incus-admin) so that they can use the client without root
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(UserName))]
+    pub user: Option<UserName>,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! The three kinds of container a host can be prepared for.
+//! The four kinds of container a host can be prepared for.
 
 use std::fmt;
 
@@ -8,6 +8,8 @@ use clap::ValueEnum;
 pub enum ContainerType {
     Lxc,
     Lxd,
+    /// Incus, LXD's community successor.
+    Incus,
     Kvm,
 }
 
@@ -16,6 +18,7 @@ impl ContainerType {
         match self {
             ContainerType::Lxc => "lxc",
             ContainerType::Lxd => "lxd",
+            ContainerType::Incus => "incus",
             ContainerType::Kvm => "kvm",
         }
     }

@@ -106,6 +106,14 @@ pub const FILES: &[(&str, &str)] = &[
         "dpkg's journal: entries mean an interrupted install, finished with dpkg --configure -a; package states are then read with dpkg-query",
     ),
     (
+        "/etc/apt/sources.list.d/container-init-backports.sources",
+        "bookworm-backports for setup incus on Debian 12 (only Incus is installed from it), written when Incus is missing and the host lists no bookworm-backports",
+    ),
+    (
+        "/etc/group, /etc/passwd",
+        "read by setup --user to see whether the user exists and is already in the admin group",
+    ),
+    (
         "/run/lxd.pid",
         "written by start-stop-daemon when setup lxd starts LXD on a host without systemd; removed first when its process is gone or a zombie",
     ),
@@ -179,7 +187,7 @@ an install a reboot or a kill interrupted, finished with dpkg \-\-configure \-a
 the packages, only when missing (apt with DEBIAN_FRONTEND=noninteractive and
 \-\-force\-confold, apt\-get update only without an install candidate, waiting out
 the dpkg lock; Ubuntu's LXD from snap, see LXD SNAP CHANNEL; \fB\-\-no\-install\fR makes a missing package 69);
-the runtime (lxd: daemon, lxdbr0 on a free private /24 chosen by container\-init,
+the runtime (lxd and incus: daemon, lxdbr0 or incusbr0 on a free private /24 chosen by container\-init,
 NAT from enable\-nat, IPv6 off, MTU, pool default, profile default; lxc: lxc\-net
 and its bridge, the MTU in /etc/lxc/default.conf; kvm: libvirtd, its default
 network and storage pool); and a read\-only readiness probe. Services go through
@@ -213,6 +221,32 @@ the fix, and exits 69 when something required fails. For lxd from snap it reads
 the manager config from the same sources as \fBsetup\fR (\fB\-\-manager\-config\fR,
 else a configured controller) and, when lxd\-snap\-channel is set, runs
 \fBsnap list lxd\fR and says what \fBsetup\fR would do with the installed snap.
+.SS INCUS
+\fBsetup incus\fR runs the same steps as \fBsetup lxd\fR through the same code
+(incus\-daemon, incus\-network, incus\-storage, incus\-profile): client incus,
+incus admin waitready, bridge incusbr0, group incus\-admin, systemd units
+incus.socket and incus.service, without systemd service incus start. It
+installs incus\-base, incus\-client and dnsmasq\-base, never incus, whose QEMU
+from bookworm\-backports breaks the bookworm QEMU that \fBsetup kvm\fR installs.
+Debian 13 and Ubuntu 24.04 and later install from their own archive. Debian 12
+installs from bookworm\-backports: the source goes into
+/etc/apt/sources.list.d/container\-init\-backports.sources (deb822, the mirror
+and Signed\-By of the host's own bookworm source, which must be a plain
+http(s) URI, else 65; shown by \fB\-\-dry\-run\fR; left alone when present, and
+not written when the host already lists bookworm\-backports), then apt\-get
+install \-t bookworm\-backports, so that nothing else comes from backports.
+Older releases have no Incus (69).
+.SS "BRIDGE ADDRESS"
+lxdbr0 and incusbr0 get the first /24 that overlaps no address or route of the
+host, from 10.0.0.0/8 (10.147.0.0 on), then 172.16.0.0/12, then
+192.168.0.0/16; \fBbridge\-subnet\fR in the config file (an address with its
+prefix, such as 10.20.30.1/24; invalid is 78) pins it, and one that overlaps an
+address or route of the host is 65.
+.SS "ADMIN GROUP"
+\fB\-\-user\fR \fINAME\fR (lxd, incus) adds that user to the runtime's admin
+group (lxd, incus\-admin) with usermod \-aG, only when /etc/group does not
+already list them (steps lxd\-user, incus\-user). A name that is not a plain
+login name is 64; a user missing from /etc/passwd is 65.
 .SS "LXD SNAP CHANNEL"
 lxd\-snap\-channel is \fItrack\fR/\fIrisk\fR[/\fIbranch\fR]; a track alone means
 \fItrack\fR/stable, a risk alone latest/\fIrisk\fR. The default, 5.21/stable, applies to a

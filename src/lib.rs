@@ -1,4 +1,4 @@
-//! container-init: prepare a Linux host to run LXC, LXD or KVM containers.
+//! container-init: prepare a Linux host to run LXC, LXD, Incus or KVM containers.
 //!
 //! `main.rs` only calls [`app::main`]; everything else lives here so that
 //! tests can reach it.

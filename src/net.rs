@@ -165,6 +165,63 @@ impl Ipv4Net {
     }
 }
 
+/// A bridge's own address with its network's prefix (`10.20.30.1/24`):
+/// a host address of a network `Ipv4Net` can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeAddress {
+    address: Ipv4Addr,
+    net: Ipv4Net,
+}
+
+impl BridgeAddress {
+    /// The first host of `net`, the bridge's address by custom.
+    pub fn first_host(net: Ipv4Net) -> BridgeAddress {
+        BridgeAddress {
+            address: net.nth(1).expect("a network of prefix 30 or shorter has hosts"),
+            net,
+        }
+    }
+
+    pub fn address(&self) -> Ipv4Addr {
+        self.address
+    }
+
+    pub fn net(&self) -> Ipv4Net {
+        self.net
+    }
+}
+
+impl FromStr for BridgeAddress {
+    type Err = String;
+
+    /// The address with its network's prefix; the network is checked as
+    /// `Ipv4Net` checks one.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (addr, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not an address with a prefix (like 10.20.30.1/24)"))?;
+        let address = parse_ipv4(addr)?;
+        let bits: u8 = prefix.parse().unwrap_or(0).min(32);
+        let base =
+            Ipv4Addr::from(u32::from(address) & u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0));
+        let net: Ipv4Net = format!("{base}/{prefix}").parse()?;
+        if !net.has_host(address) {
+            return Err(format!(
+                "{s} is the network or broadcast address of {net}; give a host address such as {}/{}",
+                net.nth(1).expect("hosts"),
+                net.prefix()
+            ));
+        }
+        Ok(BridgeAddress { address, net })
+    }
+}
+
+impl fmt::Display for BridgeAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.net.prefix())
+    }
+}
+
 impl fmt::Display for Ipv4Net {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.network, self.prefix)
@@ -173,6 +230,23 @@ impl fmt::Display for Ipv4Net {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_bridge_address_is_a_host_with_its_prefix() {
+        let b: super::BridgeAddress = "10.20.30.1/24".parse().unwrap();
+        assert_eq!(b.to_string(), "10.20.30.1/24");
+        assert_eq!(b.net().to_string(), "10.20.30.0/24");
+        for bad in [
+            "10.20.30.0/24",
+            "10.20.30.255/24",
+            "10.20.30.1",
+            "10.20.30.1/31",
+            "10.20.30.1/+8",
+            "x/24",
+        ] {
+            assert!(bad.parse::<super::BridgeAddress>().is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

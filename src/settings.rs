@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::exit::{Exit, coded};
 use crate::host::{self, Host};
+use crate::net::BridgeAddress;
 use crate::secret::Token;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/container-init/config.yaml";
@@ -27,6 +28,8 @@ pub struct ConfigFile {
     pub machine: Option<StringOrNumber>,
     pub namespace: Option<String>,
     pub address_allocation: Option<bool>,
+    /// The bridge's address instead of the first free /24.
+    pub bridge_subnet: Option<String>,
     /// Seconds; `--runtime-timeout` and its environment variable win.
     pub runtime_timeout: Option<u64>,
 }
@@ -133,6 +136,9 @@ pub struct Settings {
     pub controller: Option<ControllerSettings>,
     pub namespace: Option<String>,
     pub address_allocation: bool,
+    /// `bridge-subnet`: validated here; its overlap with the host's networks
+    /// is for the step that creates the bridge to refuse (65).
+    pub bridge_subnet: Option<BridgeAddress>,
     pub runtime_timeout: Duration,
 }
 
@@ -178,6 +184,14 @@ impl Settings {
                 None
             }
         };
+        let bridge_subnet = file
+            .bridge_subnet
+            .as_deref()
+            .map(|text| {
+                text.parse::<BridgeAddress>()
+                    .map_err(|why| coded(Exit::Config, format!("bridge-subnet in the config file: {why}")))
+            })
+            .transpose()?;
         let runtime_timeout = match (flags.runtime_timeout, file.runtime_timeout) {
             (Some(secs), _) => Duration::from_secs(secs),
             (None, Some(secs)) if RUNTIME_TIMEOUT_RANGE.contains(&secs) => Duration::from_secs(secs),
@@ -194,6 +208,7 @@ impl Settings {
             (None, None) => DEFAULT_RUNTIME_TIMEOUT,
         };
         Ok(Settings {
+            bridge_subnet,
             runtime_timeout,
             controller,
             namespace: flags.namespace.clone().or(file.namespace),
@@ -252,6 +267,17 @@ mod tests {
                 .into_string(),
             "7"
         );
+    }
+
+    #[test]
+    fn bridge_subnet_is_validated_as_a_config_error() {
+        let ok = ConfigFile::parse("bridge-subnet: 172.20.0.1/24\n").unwrap();
+        let s = Settings::resolve(&Overrides::default(), ok, None).unwrap();
+        assert_eq!(s.bridge_subnet.unwrap().to_string(), "172.20.0.1/24");
+        let bad = ConfigFile::parse("bridge-subnet: \"10.0.0.0/24\\nx\"\n").unwrap();
+        let err = Settings::resolve(&Overrides::default(), bad, None).unwrap_err();
+        assert_eq!(exit_for(&err), Exit::Config);
+        assert!(err.to_string().contains("bridge-subnet"), "{err}");
     }
 
     #[test]

@@ -100,9 +100,32 @@ fn an_unsupported_distribution_fails_with_69() {
         "{run}"
     );
     assert!(
-        run.stdout.contains("(fix: use Debian 12 or later, or Ubuntu)"),
+        run.stdout
+            .contains("(fix: use Debian 12 or later, or Ubuntu (24.04 or later for Incus))"),
         "{run}"
     );
+}
+
+#[test]
+fn incus_passes_on_debian_12_and_ubuntu_24_04_and_fails_on_older_ubuntu() {
+    for os in [DEBIAN_12, DEBIAN_13, UBUNTU_24_04] {
+        let run = capable(os).run(&["check", "incus", "--output", "json"]);
+        exit_matches_fails(&run);
+        assert_eq!(verdict(&run, "distribution"), "PASS", "{run}");
+        assert!(run.commands.is_empty(), "{run}");
+    }
+    let jammy = capable(
+        "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n",
+    );
+    let run = jammy.run(&["check", "incus"]);
+    assert_eq!(run.code, Some(69), "{run}");
+    assert!(
+        run.stdout
+            .contains("FAIL  distribution    Ubuntu 22.04.4 LTS has no Incus package"),
+        "{run}"
+    );
+    let lxd = jammy.run(&["check", "lxd", "--output", "json"]);
+    assert_eq!(verdict(&lxd, "distribution"), "PASS", "LXD is fine there: {lxd}");
 }
 
 #[test]

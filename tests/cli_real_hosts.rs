@@ -18,28 +18,6 @@ const APT_INSTALL: &str =
 const DPKG_QUERY: &str = r"dpkg-query -W -f '${Package} ${db:Status-Abbrev}\n'";
 const DPKG_CONFIGURE: &str = "dpkg --force-confdef --force-confold --configure -a";
 
-fn json_run(host: &FakeHost, args: &[&str]) -> Run {
-    json_run_with_env(host, args, &[])
-}
-
-fn json_run_with_env(host: &FakeHost, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    host.run_with_env(&all, env)
-}
-
-fn detail(run: &Run, step: &str) -> String {
-    run.json()["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == step)
-        .unwrap_or_else(|| panic!("no step {step}: {run}"))["detail"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// A second run changes nothing and says so.
 fn assert_converged(host: &FakeHost, ty: &str) {
     let again = json_run(host, &["setup", ty]);

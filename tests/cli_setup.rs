@@ -12,19 +12,6 @@ use serde_json::json;
 use support::assert_one_error_line;
 use support::fake_host::*;
 
-const APT_INSTALL: &str =
-    "apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
-
-fn json_run(host: &FakeHost, args: &[&str]) -> Run {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    host.run(&all)
-}
-
-fn lines(text: &str) -> Vec<String> {
-    text.lines().map(str::to_string).collect()
-}
-
 #[test]
 fn debian_lxd_fresh_run_runs_exactly_these_commands_then_a_second_run_changes_nothing() {
     let host = FakeHost::new(DEBIAN_12);

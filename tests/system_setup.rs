@@ -10,40 +10,13 @@
 
 mod support;
 
+use support::system::{json, run, tool};
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::assert_one_error_line;
-
-fn tool(args: &[&str]) -> std::process::Output {
-    Command::new(assert_cmd::cargo::cargo_bin("container-init"))
-        .args(args)
-        .env_remove("CONTAINER_INIT_ROOT")
-        .env_remove("CONTAINER_INIT_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 #[test]
 fn setup_lxd_prepares_this_machine_and_a_busybox_container_runs() {

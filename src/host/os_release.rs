@@ -52,6 +52,12 @@ impl OsRelease {
         self.id == id
     }
 
+    /// The release's major number (`12`, `24` of `24.04`); `None` where
+    /// there is none (Debian testing and sid).
+    pub fn major_version(&self) -> Option<u32> {
+        self.version_id.split('.').next()?.parse().ok()
+    }
+
     pub fn is_like(&self, id: &str) -> bool {
         self.id == id || self.id_like.iter().any(|l| l == id)
     }

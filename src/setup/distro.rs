@@ -14,10 +14,27 @@ pub enum Distro {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Install {
     Apt(Vec<&'static str>),
+    /// From a suite the host does not install from by default (Debian 12's
+    /// Incus is in bookworm-backports): its source goes into a file of the
+    /// tool's own, and only these packages, with what they need, come from it.
+    Backports {
+        suite: &'static str,
+        packages: Vec<&'static str>,
+    },
     /// Ubuntu's LXD comes from the snap store.
     Snap {
         name: &'static str,
     },
+}
+
+impl Install {
+    /// The Debian packages it installs, where it installs any.
+    pub fn debs(&self) -> Option<&[&'static str]> {
+        match self {
+            Install::Apt(packages) | Install::Backports { packages, .. } => Some(packages),
+            Install::Snap { .. } => None,
+        }
+    }
 }
 
 impl Distro {
@@ -43,8 +60,11 @@ impl Distro {
         }
     }
 
-    pub fn install_for(self, ty: ContainerType) -> Install {
-        match (self, ty) {
+    /// What to install for `ty` on this release of the distribution; 69 on
+    /// a release that has no package for it.
+    pub fn install_for(self, ty: ContainerType, os: &OsRelease) -> anyhow::Result<Install> {
+        Ok(match (self, ty) {
+            (_, ContainerType::Incus) => self.incus(os)?,
             (Distro::Ubuntu, ContainerType::Lxd) => Install::Snap { name: "lxd" },
             // Without nftables, LXD 5.0 falls back to iptables-nft and piles up
             // duplicate firewall rules on every restart; dnsmasq serves the bridge.
@@ -53,6 +73,30 @@ impl Distro {
             (_, ContainerType::Kvm) => {
                 Install::Apt(vec![qemu_package(), "libvirt-daemon-system", "libvirt-clients"])
             }
+        })
+    }
+
+    fn incus(self, os: &OsRelease) -> anyhow::Result<Install> {
+        // Containers need the daemon without VM support (incus-base) and the
+        // client. The `incus` package adds QEMU for VMs; from bookworm-backports
+        // that QEMU breaks the bookworm QEMU that `setup kvm` installs.
+        let packages = vec!["incus-base", "incus-client", "dnsmasq-base"];
+        match (self, os.major_version()) {
+            (Distro::Debian, Some(12)) => Ok(Install::Backports {
+                suite: "bookworm-backports",
+                packages,
+            }),
+            // testing and sid carry no VERSION_ID: they are newer than 13.
+            (Distro::Debian, None) => Ok(Install::Apt(packages)),
+            (Distro::Debian, Some(v)) if v >= 13 => Ok(Install::Apt(packages)),
+            (Distro::Ubuntu, Some(v)) if v >= 24 => Ok(Install::Apt(packages)),
+            _ => Err(coded(
+                Exit::Unavailable,
+                format!(
+                    "{} has no Incus package; use Debian 12 or later, or Ubuntu 24.04 or later",
+                    os.pretty_name
+                ),
+            )),
         }
     }
 }
@@ -85,13 +129,58 @@ mod tests {
 
     #[test]
     fn lxd_comes_from_snap_on_ubuntu_only() {
+        let os = OsRelease::parse("ID=debian\nVERSION_ID=12\n");
         assert_eq!(
-            Distro::Ubuntu.install_for(ContainerType::Lxd),
+            Distro::Ubuntu.install_for(ContainerType::Lxd, &os).unwrap(),
             Install::Snap { name: "lxd" }
         );
         assert_eq!(
-            Distro::Debian.install_for(ContainerType::Lxd),
+            Distro::Debian.install_for(ContainerType::Lxd, &os).unwrap(),
             Install::Apt(vec!["lxd", "dnsmasq-base", "nftables"])
         );
+    }
+
+    #[test]
+    fn incus_comes_from_backports_on_debian_12_only_and_never_with_qemu() {
+        let on =
+            |distro: Distro, text: &str| distro.install_for(ContainerType::Incus, &OsRelease::parse(text));
+        let base = vec!["incus-base", "incus-client", "dnsmasq-base"];
+        assert_eq!(
+            on(Distro::Debian, "ID=debian\nVERSION_ID=\"12\"\n").unwrap(),
+            Install::Backports {
+                suite: "bookworm-backports",
+                packages: base.clone()
+            }
+        );
+        assert_eq!(
+            on(Distro::Debian, "ID=debian\nVERSION_ID=\"13\"\n").unwrap(),
+            Install::Apt(base.clone())
+        );
+        assert_eq!(
+            on(
+                Distro::Debian,
+                "ID=debian\nPRETTY_NAME=\"Debian GNU/Linux forky/sid\"\n"
+            )
+            .unwrap(),
+            Install::Apt(base.clone())
+        );
+        assert_eq!(
+            on(Distro::Ubuntu, "ID=ubuntu\nVERSION_ID=\"24.04\"\n").unwrap(),
+            Install::Apt(base)
+        );
+        for (distro, old) in [
+            (
+                Distro::Ubuntu,
+                "ID=ubuntu\nVERSION_ID=\"22.04\"\nPRETTY_NAME=\"Ubuntu 22.04\"\n",
+            ),
+            (
+                Distro::Debian,
+                "ID=debian\nVERSION_ID=\"11\"\nPRETTY_NAME=\"Debian 11\"\n",
+            ),
+        ] {
+            let err = on(distro, old).unwrap_err();
+            assert_eq!(exit_for(&err), Exit::Unavailable);
+            assert!(err.to_string().contains("has no Incus package"), "{err}");
+        }
     }
 }

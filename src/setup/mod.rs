@@ -1,10 +1,12 @@
 //! `setup <type>`: the whole host preparation, in the contract's order.
 //! Every step reads the host first and changes only what differs.
 
+pub mod admin_group;
+pub mod apt_source;
 pub mod distro;
 pub mod kvm;
 pub mod lxc;
-pub mod lxd;
+pub mod lxd_family;
 pub mod packages;
 pub mod service;
 pub mod subnet;
@@ -35,6 +37,8 @@ pub struct SetupOptions {
     pub allow_emulation: bool,
     pub no_install: bool,
     pub runtime_timeout: Duration,
+    /// lxd/incus: a user to add to the runtime's admin group.
+    pub user: Option<admin_group::UserName>,
 }
 
 const IFF_UP: u32 = 0x1;
@@ -87,8 +91,8 @@ fn proxy_before_packages(
         report.run_step("apt-proxy", || proxy::apt::step(host, wanted))?;
     }
     let from_snap = OsRelease::read(host)
-        .and_then(|os| Distro::detect(&os))
-        .is_ok_and(|d| matches!(d.install_for(ty), distro::Install::Snap { .. }));
+        .and_then(|os| Distro::detect(&os)?.install_for(ty, &os))
+        .is_ok_and(|install| matches!(install, distro::Install::Snap { .. }));
     if from_snap && proxy::in_play(host, proxy::snap::CONSUMER, &proxy::snap::wanted(wanted))? {
         report.run_step("snap-proxy", || proxy::snap::step(host, wanted))?;
     }
@@ -128,6 +132,14 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     require_root(host, opts.container_type)?;
     signals::install();
     let ty = opts.container_type;
+    if opts.user.is_some() && !matches!(ty, ContainerType::Lxd | ContainerType::Incus) {
+        return Err(coded(
+            Exit::Usage,
+            format!(
+                "--user is for lxd and incus, which have an admin group; setup {ty} has none, so drop --user"
+            ),
+        ));
+    }
     let config = report.run_step("manager-config", || {
         let got = config_source::obtain(settings, ty, opts.manager_config.as_deref())?;
         let mut detail = got.source.describe();
@@ -181,39 +193,59 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
         }
     }
 
-    proxy_before_packages(host, ty, &config.proxy, report)?;
-
-    let detected = OsRelease::read(host).and_then(|os| Distro::detect(&os));
+    let detected = OsRelease::read(host).and_then(|os| {
+        let distro = Distro::detect(&os)?;
+        let install = distro.install_for(ty, &os)?;
+        Ok((distro, install))
+    });
     // An install a reboot interrupted is finished first: apt refuses to go
     // on from it, and the package it left half-done is not missing.
-    if let Ok(d) = &detected
-        && let distro::Install::Apt(needed) = d.install_for(ty)
-        && let Some(found) = packages::interrupted(host, &needed)?
+    if let Ok((_, install)) = &detected
+        && let Some(needed) = install.debs()
+        && let Some(found) = packages::interrupted(host, needed)?
     {
         report.run_step("dpkg-recovery", || packages::recover(host, &found, lock_deadline))?;
     }
+    proxy_before_packages(host, ty, &config.proxy, report)?;
+
     let distro = report.run_step("packages", || {
-        let distro = detected?;
+        let (distro, install) = detected?;
         let pkg_opts = PackageOptions {
             no_install: opts.no_install,
             lock_deadline,
             snap_channel: config.lxd_snap_channel.clone(),
         };
-        Ok(packages::converge(host, &distro.install_for(ty), &pkg_opts)?.with_value(distro))
+        Ok(packages::converge(host, &install, &pkg_opts)?.with_value(distro))
     })?;
 
     let init = Init::detect(host);
     match ty {
-        ContainerType::Lxd => {
-            let runtime = lxd::Lxd::new(opts.runtime_timeout);
-            let probed = report.run_step("lxd-daemon", || lxd::daemon_step(host, runtime, init, distro))?;
-            runtime_proxy(host, "lxc", &config.proxy, report)?;
-            report.run_step("lxd-network", || {
-                lxd::network_step(host, runtime, &config, probed)
+        ContainerType::Lxd | ContainerType::Incus => {
+            let flavor = if ty == ContainerType::Incus {
+                lxd_family::INCUS
+            } else {
+                lxd_family::LXD
+            };
+            let runtime = lxd_family::Runtime::new(flavor, opts.runtime_timeout);
+            let probed = report.run_step(&flavor.step("daemon"), || {
+                lxd_family::daemon_step(host, runtime, init, distro)
             })?;
-            report.run_step("lxd-storage", || lxd::storage_step(host, runtime))?;
-            report.run_step("lxd-profile", || lxd::profile_step(host, runtime))?;
-            readiness(host, report, || lxd::readiness_step(host, runtime))?;
+            runtime_proxy(host, flavor.client, &config.proxy, report)?;
+            report.run_step(&flavor.step("network"), || {
+                lxd_family::network_step(host, runtime, &config, settings.bridge_subnet, probed)
+            })?;
+            report.run_step(&flavor.step("storage"), || {
+                lxd_family::storage_step(host, runtime)
+            })?;
+            report.run_step(&flavor.step("profile"), || {
+                lxd_family::profile_step(host, runtime)
+            })?;
+            if let Some(user) = &opts.user {
+                report.run_step(&flavor.step("user"), || {
+                    admin_group::user_step(host, flavor.admin_group, user)
+                })?;
+            }
+            readiness(host, report, || lxd_family::readiness_step(host, runtime))?;
         }
         ContainerType::Lxc => {
             report.run_step("lxc-net-service", || lxc::lxc_net_step(host, init))?;

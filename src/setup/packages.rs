@@ -10,6 +10,7 @@ use crate::report::{Outcome, Status};
 use crate::signals;
 use crate::snap_channel::{Channel, Move};
 
+use super::apt_source;
 use super::distro::Install;
 
 pub const DPKG_STATUS: &str = "/var/lib/dpkg/status";
@@ -24,7 +25,8 @@ pub struct PackageOptions {
 
 pub fn converge(host: &Host, install: &Install, opts: &PackageOptions) -> anyhow::Result<Outcome> {
     match install {
-        Install::Apt(packages) => apt(host, packages, opts),
+        Install::Apt(packages) => apt(host, packages, None, opts),
+        Install::Backports { suite, packages } => apt(host, packages, Some(suite), opts),
         Install::Snap { name } => snap(host, name, opts),
     }
 }
@@ -193,7 +195,14 @@ pub fn recover(host: &Host, found: &Interrupted, lock_deadline: Instant) -> anyh
     .with_plan(plan))
 }
 
-fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<Outcome> {
+/// `suite`: an extra suite the packages come from (with `-t`, so that only
+/// they and what they need are taken from it); its source is added first.
+fn apt(
+    host: &Host,
+    packages: &[&str],
+    suite: Option<&str>,
+    opts: &PackageOptions,
+) -> anyhow::Result<Outcome> {
     let missing = missing_debs(host, packages)?;
     if missing.is_empty() {
         return Ok(Outcome::new(
@@ -211,6 +220,12 @@ fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<
         ));
     }
     let mut plan = Vec::new();
+    let mut source = None;
+    if let Some(suite) = suite {
+        let ensured = apt_source::ensure(host, suite)?;
+        plan.extend(ensured.change.plan(host));
+        source = Some(ensured.detail);
+    }
     if !missing_candidates(host, &missing)?.is_empty() {
         plan.extend(planned(with_dpkg_lock(
             host,
@@ -239,13 +254,14 @@ fn apt(host: &Host, packages: &[&str], opts: &PackageOptions) -> anyhow::Result<
             "-o",
             "Dpkg::Options::=--force-confold",
         ])
+        .args(suite.into_iter().flat_map(|s| ["-t", s]))
         .args(missing.iter().cloned());
     plan.extend(planned(with_dpkg_lock(host, &install, opts.lock_deadline)?));
-    Ok(Outcome::new(
-        Status::of_change(host.applies()),
-        format!("installed {}", missing.join(" ")),
-    )
-    .with_plan(plan))
+    let mut detail = format!("installed {}", missing.join(" "));
+    if let (Some(suite), Some(source)) = (suite, source) {
+        detail.push_str(&format!(" from {suite}; {source}"));
+    }
+    Ok(Outcome::new(Status::of_change(host.applies()), detail).with_plan(plan))
 }
 
 fn apt_get() -> CommandLine {

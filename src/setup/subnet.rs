@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host};
-use crate::net::Ipv4Net;
+use crate::net::{BridgeAddress, Ipv4Net};
 
 /// Networks already in use: every IPv4 address's network and every route
 /// other than the default one, from iproute2's JSON (`ip -j`), not its text.
@@ -93,23 +93,60 @@ fn network_of(cidr: &str) -> Option<Ipv4Net> {
     Ipv4Net::new(std::net::Ipv4Addr::from(u32::from(addr) & mask), clamped).ok()
 }
 
-/// The first free /24 in 10.147.0.0/16 onwards, in a fixed order so that a
-/// rerun on an unchanged host picks the same one.
+/// Every candidate /24, in a fixed order so that a rerun on an unchanged
+/// host picks the same one: 10.0.0.0/8 from 10.147 on (the low 10.x
+/// networks are the ones corporate networks and VPNs take first), then
+/// 172.16.0.0/12, then 192.168.0.0/16, for hosts that sit inside a 10/8
+/// network.
+fn candidates() -> impl Iterator<Item = Ipv4Net> {
+    let ten = (147..=255u8)
+        .chain(0..147)
+        .flat_map(|b| (0..=255u8).map(move |c| [10, b, c]));
+    let one_seven_two = (16..=31u8).flat_map(|b| (0..=255u8).map(move |c| [172, b, c]));
+    let one_nine_two = (0..=255u8).map(|c| [192, 168, c]);
+    ten.chain(one_seven_two)
+        .chain(one_nine_two)
+        .map(|[a, b, c]| Ipv4Net::new(std::net::Ipv4Addr::new(a, b, c, 0), 24).expect("a valid /24"))
+}
+
+/// The first candidate /24 that overlaps no network in `used`.
 pub fn free_bridge_subnet(used: &[Ipv4Net]) -> anyhow::Result<Ipv4Net> {
-    for second in (147..=254).chain(100..147) {
-        for third in 0..=255u8 {
-            let candidate =
-                Ipv4Net::new(std::net::Ipv4Addr::new(10, second, third, 0), 24).expect("a valid /24");
-            if !used.iter().any(|u| u.overlaps(&candidate)) {
-                return Ok(candidate);
-            }
-        }
+    candidates()
+        .find(|candidate| !used.iter().any(|u| u.overlaps(candidate)))
+        .ok_or_else(|| {
+            coded(
+                Exit::Unavailable,
+                "every /24 in 10.0.0.0/8, 172.16.0.0/12 and 192.168.0.0/16 overlaps an address or route \
+                 on this host; set bridge-subnet in the config file to an address that does not",
+            )
+        })
+}
+
+/// The address for a bridge: `pinned` (the config file's `bridge-subnet`)
+/// when given, refused with 65 when it overlaps a network of the host other
+/// than `own` (the bridge's current one); else the first free /24's first host.
+pub fn bridge_address(
+    host: &Host,
+    pinned: Option<BridgeAddress>,
+    own: Option<Ipv4Net>,
+) -> anyhow::Result<BridgeAddress> {
+    let used: Vec<Ipv4Net> = used_networks(host)?
+        .into_iter()
+        .filter(|net| Some(*net) != own)
+        .collect();
+    match pinned {
+        Some(pinned) => match used.iter().find(|u| u.overlaps(&pinned.net())) {
+            Some(clash) => Err(coded(
+                Exit::Data,
+                format!(
+                    "bridge-subnet {pinned} overlaps {clash}, an address or route of this host; \
+                     pick a network the host does not use, or remove bridge-subnet"
+                ),
+            )),
+            None => Ok(pinned),
+        },
+        None => Ok(BridgeAddress::first_host(free_bridge_subnet(&used)?)),
     }
-    Err(coded(
-        Exit::Unavailable,
-        "every 10.x.y.0/24 from 10.100.0.0 to 10.254.255.0 overlaps an address or route on this host; \
-         create the bridge by hand",
-    ))
 }
 
 #[cfg(test)]
@@ -144,12 +181,28 @@ mod tests {
     }
 
     #[test]
-    fn a_host_using_all_of_10_slash_8_cannot_have_one() {
+    fn a_host_inside_10_slash_8_gets_172_16_then_192_168() {
+        const IN_10_8: &str =
+            r#"[{"ifname":"eth0","addr_info":[{"family":"inet","local":"10.1.2.3","prefixlen":8}]}]"#;
+        const ROUTE_172: &str = r#"[{"dst":"172.16.0.0/12","gateway":"10.0.0.1","dev":"eth0"}]"#;
+        const ROUTES_172_192: &str =
+            r#"[{"dst":"172.16.0.0/12","dev":"eth0"},{"dst":"192.168.0.0/16","dev":"eth0"}]"#;
+        let used = parse_used(IN_10_8, "").unwrap();
+        assert_eq!(free_bridge_subnet(&used).unwrap().to_string(), "172.16.0.0/24");
+        let used = parse_used(IN_10_8, ROUTE_172).unwrap();
+        assert_eq!(free_bridge_subnet(&used).unwrap().to_string(), "192.168.0.0/24");
+        let used = parse_used(IN_10_8, ROUTES_172_192).unwrap();
+        let err = free_bridge_subnet(&used).unwrap_err();
+        assert!(err.to_string().contains("bridge-subnet"), "{err}");
+    }
+
+    #[test]
+    fn the_low_10_slash_8_networks_come_after_the_high_ones() {
         let used = parse_used(
-            r#"[{"ifname":"eth0","addr_info":[{"family":"inet","local":"10.1.2.3","prefixlen":8}]}]"#,
+            r#"[{"ifname":"eth0","addr_info":[{"family":"inet","local":"10.128.0.1","prefixlen":9}]}]"#,
             "",
         )
         .unwrap();
-        assert!(free_bridge_subnet(&used).is_err());
+        assert_eq!(free_bridge_subnet(&used).unwrap().to_string(), "10.0.0.0/24");
     }
 }

@@ -33,6 +33,11 @@ Runtime commands run in a cleaned environment, so the fakes find their state
 through fake-host.json beside them (written by tests/support/fake_host.rs),
 and record the environment each got in $STATE/env.jsonl. dpkg-query folds
 dpkg's journal (var/lib/dpkg/updates/*) into the status file, as dpkg does.
+  snap_config      {"proxy.http": ...}: `snap set system` options
+  server_config    {"core.proxy_http": ...}: LXD's server config (`lxc config set`)
+  incus_server_config  the same for Incus (`incus config set`)
+  apt_proxy_at_install  written by the fake apt-get install: the tool's apt proxy
+                   file as it was when the packages were installed ("" if none)
 """
 
 import json
@@ -112,6 +117,8 @@ def apt_get(state, args):
         )
     if args[:1] == ["update"]:
         state["stale_lists"] = False
+        with_backports = os.path.exists(os.path.join(ROOT, BACKPORTS_FILE))
+        state["backports_lists"] = with_backports
         return
     if journal_files():
         fail("E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.", 100)
@@ -121,6 +128,11 @@ def apt_get(state, args):
         if state.get("stale_lists"):
             fail("E: Unable to locate package " + args[-1], 100)
         packages = [a for a in args[1:] if not a.startswith("-") and not a.startswith("Dpkg::")]
+        if "-t" in args:
+            packages.remove(args[args.index("-t") + 1])
+        for p in packages:
+            if only_in_backports(state, p) and (not state.get("backports_lists") or "-t" not in args):
+                fail(f"E: Unable to locate package {p} (it is in bookworm-backports only)", 100)
         status = os.path.join(ROOT, "var/lib/dpkg/status")
         os.makedirs(os.path.dirname(status), exist_ok=True)
         with open(status, "a") as f:
@@ -151,6 +163,13 @@ def install_files(state, package):
         else:
             write_root_file("etc/default/lxc-net", 'USE_LXC_BRIDGE="true"\n')
         write_root_file("etc/lxc/default.conf", "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up\n")
+    elif package == "incus-base":
+        write_root_file("etc/init.d/incus", "#!/bin/sh\n")
+        group = os.path.join(ROOT, "etc/group")
+        text = open(group).read() if os.path.exists(group) else "root:x:0:\n"
+        if "\nincus-admin:" not in "\n" + text:
+            text += "incus-admin:x:997:\n"
+        write_root_file("etc/group", text)
     elif package == "libvirt-daemon-system":
         write_root_file("etc/init.d/libvirtd", "#!/bin/sh\n")
 
@@ -228,10 +247,18 @@ def dpkg(state, args):
     fail("the fake dpkg does not know " + shlex.join(args), 2)
 
 
+BACKPORTS_FILE = "etc/apt/sources.list.d/container-init-backports.sources"
+
+
+def only_in_backports(state, package):
+    return state.get("backports_only") and package.startswith("incus")
+
+
 def apt_cache(state, args):
     assert args[0] == "policy", args
     for p in args[1:]:
-        candidate = "(none)" if state.get("stale_lists") else "1.0"
+        none = state.get("stale_lists") or (only_in_backports(state, p) and not state.get("backports_lists"))
+        candidate = "(none)" if none else "1.0"
         print(f"{p}:\n  Installed: (none)\n  Candidate: {candidate}\n  Version table:")
 
 
@@ -334,19 +361,6 @@ def key_values(words):
     return dict(w.split("=", 1) for w in words)
 
 
-def incus(state, args):
-    """Incus's client takes the same server keys as LXD's; only those are faked."""
-    if "incus" not in state.get("running", []):
-        fail("Error: Failed to connect to local daemon (the fake incus is not started)")
-    config = state.setdefault("incus_server_config", {})
-    if args == ["query", "/1.0"]:
-        print(json.dumps({"config": config, "api_status": "stable"}))
-    elif args[:2] == ["config", "set"] and len(args) == 4:
-        config[args[2]] = args[3]
-    elif args[:2] == ["config", "unset"] and len(args) == 3:
-        config.pop(args[2], None)
-    else:
-        fail("Error: the fake incus does not know " + shlex.join(args))
 def default_remote():
     conf = os.environ.get("LXD_CONF") or os.path.join(os.environ.get("HOME", "/root"), ".config/lxc")
     path = os.path.join(conf, "config.yml")
@@ -358,28 +372,59 @@ def default_remote():
     return "local"
 
 
-def lxc(state, args):
-    if default_remote() != "local":
+FAMILY = {
+    # client: (daemon unit, bridge, where its objects live in the state: top level for LXD)
+    "lxc": ("lxd", "lxdbr0", None),
+    "incus": ("incus", "incusbr0", "incus"),
+}
+
+
+def lxc(state, args, client="lxc"):
+    _unit, bridge, _key = FAMILY[client]
+    if client == "incus":
+        if args[:2] == ["admin", "waitready"]:
+            timeout = next((a.split("=", 1)[1] for a in args if a.startswith("--timeout=")), "0")
+            if "incus" not in state.get("running", []):
+                fail(f"Error: Incus still not running after {timeout}s timeout (the fake is not started)")
+            return
+        if "incus" not in state.get("running", []):
+            fail('Error: Get "http://unix.socket/1.0": dial unix /var/lib/incus/unix.socket: connect: no such file or directory')
+        objects = state.setdefault("incus", {})
+    else:
+        objects = state
+    lxd_like(state, objects, args, bridge, client)
+
+
+def incus(state, args):
+    lxc(state, args, "incus")
+
+
+def lxd_like(state, objects, args, bridge, client):
+    """LXD's and Incus's shared API and client commands."""
+    if client == "lxc" and default_remote() != "local":
         fail('Error: Get "https://127.0.0.1:8443/1.0": dial tcp 127.0.0.1:8443: connect: connection refused')
-    if not lxd_socket_answers(state):
+    if client == "lxc" and not lxd_socket_answers(state):
         socket = os.path.join(os.environ.get("LXD_DIR", SYSTEM_LXD_DIR), "unix.socket")
         fail(
             f'Error: Get "http://unix.socket/1.0": dial unix {socket}: '
             "connect: no such file or directory"
         )
-    networks = state.setdefault("networks", {})
-    pools = state.setdefault("pools", [])
-    profile = state.setdefault("profile", {"devices": {}})
+    # Server config where the proxy tests read it: top level for both.
+    config_key = "server_config" if client == "lxc" else "incus_server_config"
+    objects_config = state
+    networks = objects.setdefault("networks", {})
+    pools = objects.setdefault("pools", [])
+    profile = objects.setdefault("profile", {"devices": {}})
     if args[0] == "query":
         path = args[1]
         if path == "/1.0":
-            print(json.dumps({"config": state.get("server_config", {}), "api_status": "stable"}))
-        elif path == "/1.0/networks/lxdbr0":
-            if "lxdbr0" not in networks:
+            print(json.dumps({"config": objects_config.get(config_key, {}), "api_status": "stable"}))
+        elif path == f"/1.0/networks/{bridge}":
+            if bridge not in networks:
                 fail("Error: Network not found")
-            print(json.dumps({"config": networks["lxdbr0"], "managed": True, "type": "bridge"}))
-        elif path == "/1.0/networks/lxdbr0/state":
-            if "lxdbr0" not in networks:
+            print(json.dumps({"config": networks[bridge], "managed": True, "type": "bridge"}))
+        elif path == f"/1.0/networks/{bridge}/state":
+            if bridge not in networks:
                 fail("Error: Network not found")
             print(json.dumps({"state": "up"}))
         elif path == "/1.0/storage-pools/default":
@@ -400,12 +445,12 @@ def lxc(state, args):
         networks[args[2]] = key_values(args[3:])
     elif args[:2] == ["network", "set"]:
         networks[args[2]].update(key_values(args[3:]))
-    elif args[:2] == ["config", "set"] and len(args) == 4:
-        state.setdefault("server_config", {})[args[2]] = args[3]
-    elif args[:2] == ["config", "unset"] and len(args) == 3:
-        state.setdefault("server_config", {}).pop(args[2], None)
     elif args[:2] == ["network", "unset"]:
         networks[args[2]].pop(args[3], None)
+    elif args[:2] == ["config", "set"] and len(args) == 4:
+        objects_config.setdefault(config_key, {})[args[2]] = args[3]
+    elif args[:2] == ["config", "unset"] and len(args) == 3:
+        objects_config.setdefault(config_key, {}).pop(args[2], None)
     elif args[:2] == ["storage", "create"]:
         pools.append(args[2])
     elif args[:3] == ["profile", "device", "add"]:
@@ -419,7 +464,26 @@ def lxc(state, args):
     elif args[:3] == ["profile", "device", "unset"]:
         profile["devices"][args[4]].pop(args[5], None)
     else:
-        fail("Error: the fake lxc does not know " + shlex.join(args))
+        fail(f"Error: the fake {client} does not know " + shlex.join(args))
+
+
+def usermod(state, args):
+    assert args[:1] == ["-aG"] and args[2] == "--", args
+    group, user = args[1], args[3]
+    path = os.path.join(ROOT, "etc/group")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for i, line in enumerate(lines):
+        fields = line.split(":")
+        if fields[0] == group:
+            members = [m for m in fields[3].split(",") if m]
+            fields[3] = ",".join(members + [user])
+            lines[i] = ":".join(fields)
+            break
+    else:
+        fail(f"usermod: group '{group}' does not exist", 6)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def virsh(state, args):
@@ -495,6 +559,7 @@ TOOLS = {
     "lxd": lxd,
     "lxc": lxc,
     "incus": incus,
+    "usermod": usermod,
     "lxc-ls": lxc_ls,
     "virsh": virsh,
     "ip": ip,

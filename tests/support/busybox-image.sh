@@ -1,12 +1,14 @@
 #!/bin/sh
-# Build a tiny busybox-only LXD container image (unified tarball:
-# metadata.yaml + rootfs/) and import it as alias "tiny".
-# Needs: busybox-static (apt-get install -y busybox-static), a running LXD.
-# Usage: busybox-image.sh WORKDIR ALIAS
+# Build a tiny busybox-only LXD or Incus container image (unified tarball:
+# metadata.yaml + rootfs/) and import it as ALIAS with CLIENT (lxc, the
+# default, or incus: both import the same format).
+# Needs: busybox-static (apt-get install -y busybox-static), a running daemon.
+# Usage: busybox-image.sh WORKDIR ALIAS [CLIENT]
 set -eu
 
 WORK=${1:?usage: busybox-image.sh WORKDIR ALIAS}
 ALIAS=${2:?usage: busybox-image.sh WORKDIR ALIAS}
+CLIENT=${3:-lxc}
 BB=/bin/busybox
 
 [ -x "$BB" ] || { echo "missing $BB (apt-get install -y busybox-static)" >&2; exit 1; }
@@ -87,7 +89,7 @@ tar -C "$WORK" --numeric-owner -czf "$WORK.tar.gz" metadata.yaml templates rootf
 echo "tarball: $WORK.tar.gz ($(du -h "$WORK.tar.gz" | cut -f1))"
 
 # Re-import: drop an existing alias first so the script is re-runnable.
-if lxc image info "$ALIAS" >/dev/null 2>&1; then
-    lxc image delete "$ALIAS"
+if "$CLIENT" image info "$ALIAS" >/dev/null 2>&1; then
+    "$CLIENT" image delete "$ALIAS"
 fi
-lxc image import "$WORK.tar.gz" --alias "$ALIAS"
+"$CLIENT" image import "$WORK.tar.gz" --alias "$ALIAS"

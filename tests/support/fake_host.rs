@@ -9,7 +9,7 @@ use tempfile::TempDir;
 
 use super::bin;
 
-const TOOLS: [&str; 14] = [
+const TOOLS: [&str; 16] = [
     "apt-get",
     "apt-cache",
     "apt-config",
@@ -19,6 +19,8 @@ const TOOLS: [&str; 14] = [
     "start-stop-daemon",
     "lxd",
     "lxc",
+    "incus",
+    "usermod",
     "lxc-ls",
     "virsh",
     "ip",
@@ -28,6 +30,8 @@ const TOOLS: [&str; 14] = [
 
 pub const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n\
                              VERSION_ID=\"12\"\nID=debian\n";
+pub const DEBIAN_13: &str = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nNAME=\"Debian GNU/Linux\"\n\
+                             VERSION_ID=\"13\"\nVERSION_CODENAME=trixie\nID=debian\n";
 pub const UBUNTU_24_04: &str = "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\n\
                                 ID=ubuntu\nID_LIKE=debian\n";
 pub const FEDORA_40: &str =
@@ -37,6 +41,38 @@ pub const CPU_PLAIN: &str =
     "processor\t: 0\nflags\t\t: fpu vme de pse tsc msr pae sse sse2 ht syscall nx lm\n";
 pub const CPU_VMX: &str =
     "processor\t: 0\nflags\t\t: fpu vme de pse tsc msr pae sse sse2 vmx ht syscall nx lm\n";
+
+/// apt-get's install line as the tool writes it, before the packages.
+pub const APT_INSTALL: &str =
+    "apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold";
+
+/// Run the tool with `--output json` added.
+pub fn json_run(host: &FakeHost, args: &[&str]) -> Run {
+    json_run_with_env(host, args, &[])
+}
+
+pub fn json_run_with_env(host: &FakeHost, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    host.run_with_env(&all, env)
+}
+
+/// A step's detail, from `--output json`.
+pub fn detail(run: &Run, step: &str) -> String {
+    run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == step)
+        .unwrap_or_else(|| panic!("no step {step}: {run}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
+}
 
 pub struct FakeHost {
     pub root: TempDir,

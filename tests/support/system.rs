@@ -4,6 +4,39 @@
 
 use std::process::Command;
 
+/// The built tool on this real host: no `--root`, no config file from the
+/// caller's environment.
+pub fn tool(args: &[&str]) -> std::process::Output {
+    Command::new(assert_cmd::cargo::cargo_bin("container-init"))
+        .args(args)
+        .env_remove("CONTAINER_INIT_ROOT")
+        .env_remove("CONTAINER_INIT_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// Run a command that must succeed; its stdout.
+pub fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The JSON report of a run, or a panic showing both streams.
+pub fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 pub fn available(needs: &[&str]) -> bool {
     let required = std::env::var_os("CONTAINER_INIT_SYSTEM_TESTS").is_some_and(|v| v == "1");
     let mut missing: Vec<String> = needs

@@ -1,9 +1,13 @@
-//! LXD: the daemon up and ready, the bridge `lxdbr0` on a free private /24,
-//! a `default` storage pool, and the `default` profile using both. Each part
-//! is read first (`lxc query`) and only the keys that differ are changed,
-//! so an operator's own keys (a disk `size`, a NIC's `boot.priority`) stay.
+//! The LXD family: LXD and Incus share their REST API and client shape
+//! (`lxc query` / `incus query`), so one code path converges both: the daemon
+//! up and ready, the bridge on a free private /24, a `default` storage pool,
+//! and the `default` profile using both. What differs between them (names,
+//! how the daemon starts) is the [`Flavor`] table; nothing else knows which
+//! one it drives. Each part is read first and only the keys that differ are
+//! changed, so an operator's own keys (a disk `size`, a NIC's
+//! `boot.priority`) stay.
 //!
-//! Every `lxc` and `lxd` command runs in the runtime environment (the
+//! Every client and daemon command runs in the runtime environment (the
 //! system's daemon, whatever the caller exports) and under the runtime
 //! timeout: a hung daemon is a 75, never a hang.
 
@@ -16,62 +20,138 @@ use serde::Deserialize;
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host, Output, is_not_installed};
 use crate::manager_config::ManagerConfig;
-use crate::net::Ipv4Net;
+use crate::net::{BridgeAddress, Ipv4Net};
 use crate::report::{Outcome, Status};
 
 use super::distro::Distro;
 use super::service::Init;
 use super::subnet;
 
-pub const BRIDGE: &str = "lxdbr0";
 pub const POOL: &str = "default";
 const PROFILE: &str = "default";
-/// The name runtime errors give.
-const RUNTIME: &str = "LXD";
-/// Where the start line below keeps the daemon's pid.
-const PID_FILE: &str = "/run/lxd.pid";
-/// What `lxd waitready` may take beyond its own `--timeout`, before the
-/// runner stops it.
+/// What waitready may take beyond its own `--timeout`, before the runner
+/// stops it.
 const WAIT_GRACE: Duration = Duration::from_secs(5);
 
-/// LXD's commands, bounded by the runtime timeout.
+/// How a daemon of the family starts where systemd does not run the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysvStart {
+    /// The init script's own start line without its `ulimit -n` (Debian's
+    /// /etc/init.d/lxd raises it past what many CI VMs and containers allow
+    /// and then fails), with a pid file of ours.
+    Daemon {
+        program: &'static str,
+        pid_file: &'static str,
+        group: &'static str,
+    },
+    /// The init script through service(8); a prlimit warning it prints is
+    /// harmless.
+    InitScript(&'static str),
+}
+
+/// Everything that differs between LXD and Incus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flavor {
+    /// The name in messages.
+    pub name: &'static str,
+    /// The prefix of the step names (`lxd-daemon`, `incus-daemon`).
+    pub steps: &'static str,
+    pub client: &'static str,
+    /// The command that waits for the daemon's socket.
+    pub waitready: &'static [&'static str],
+    pub bridge: &'static str,
+    /// The group whose members may use the client without root.
+    pub admin_group: &'static str,
+    pub systemd_units: &'static [&'static str],
+    pub sysv: SysvStart,
+    /// Where it comes from a snap on Ubuntu, its name.
+    pub ubuntu_snap: Option<&'static str>,
+    pub log_file: &'static str,
+}
+
+pub const LXD: Flavor = Flavor {
+    name: "LXD",
+    steps: "lxd",
+    client: "lxc",
+    waitready: &["lxd", "waitready"],
+    bridge: "lxdbr0",
+    admin_group: "lxd",
+    systemd_units: &["lxd.socket", "lxd.service"],
+    sysv: SysvStart::Daemon {
+        program: "/usr/bin/lxd",
+        pid_file: "/run/lxd.pid",
+        group: "lxd",
+    },
+    ubuntu_snap: Some("lxd"),
+    log_file: "/var/log/lxd/lxd.log",
+};
+
+pub const INCUS: Flavor = Flavor {
+    name: "Incus",
+    steps: "incus",
+    client: "incus",
+    waitready: &["incus", "admin", "waitready"],
+    bridge: "incusbr0",
+    admin_group: "incus-admin",
+    systemd_units: &["incus.socket", "incus.service"],
+    sysv: SysvStart::InitScript("incus"),
+    ubuntu_snap: None,
+    log_file: "/var/log/incus/incus.log",
+};
+
+impl Flavor {
+    /// A step's name: `lxd-network`, `incus-network`.
+    pub fn step(&self, what: &str) -> String {
+        format!("{}-{what}", self.steps)
+    }
+}
+
+/// One daemon of the family, its commands bounded by the runtime timeout.
 #[derive(Debug, Clone, Copy)]
-pub struct Lxd {
+pub struct Runtime {
+    pub flavor: Flavor,
     pub timeout: Duration,
 }
 
-impl Lxd {
-    pub fn new(timeout: Duration) -> Lxd {
-        Lxd { timeout }
+impl Runtime {
+    pub fn new(flavor: Flavor, timeout: Duration) -> Runtime {
+        Runtime { flavor, timeout }
     }
 
-    fn lxc(&self, args: &[&str]) -> CommandLine {
-        CommandLine::new("lxc")
+    fn client(&self, args: &[&str]) -> CommandLine {
+        CommandLine::new(self.flavor.client)
             .args(args.iter().copied())
-            .time_limit(self.timeout, RUNTIME)
-            .on_runtime(RUNTIME)
+            .time_limit(self.timeout, self.flavor.name)
+            .on_runtime(self.flavor.name)
     }
 
     fn query(&self, path: &str) -> CommandLine {
-        self.lxc(&["query", path])
+        self.client(&["query", path])
+    }
+
+    fn bridge_query(&self) -> CommandLine {
+        self.query(&format!("/1.0/networks/{}", self.flavor.bridge))
     }
 
     /// Wait for the daemon to answer on its socket, bounded twice: by its
     /// own `--timeout` and by the runner.
     fn waitready(&self) -> CommandLine {
-        CommandLine::new("lxd")
-            .args([
-                "waitready".to_string(),
-                format!("--timeout={}", self.timeout.as_secs()),
-            ])
-            .time_limit(self.timeout + WAIT_GRACE, RUNTIME)
-            .on_runtime(RUNTIME)
+        let (program, args) = self.flavor.waitready.split_first().expect("a command");
+        CommandLine::new(program)
+            .args(args.iter().copied())
+            .arg(format!("--timeout={}", self.timeout.as_secs()))
+            .time_limit(self.timeout + WAIT_GRACE, self.flavor.name)
+            .on_runtime(self.flavor.name)
+    }
+
+    fn time_limited(&self, cmd: CommandLine) -> CommandLine {
+        cmd.time_limit(self.timeout, self.flavor.name)
     }
 }
 
-/// Run a read-only `lxc` query. `None` in a dry run on a host where `lxc`
-/// is not installed yet: the plan then creates everything. A timeout is
-/// never a plan: it is 75, in a dry run too.
+/// Run a read-only client query. `None` in a dry run on a host where the
+/// client is not installed yet: the plan then creates everything. A timeout
+/// is never a plan: it is 75, in a dry run too.
 fn ask(host: &Host, cmd: &CommandLine) -> anyhow::Result<Option<Output>> {
     match host.query_status(cmd) {
         Ok(out) => Ok(Some(out)),
@@ -80,7 +160,7 @@ fn ask(host: &Host, cmd: &CommandLine) -> anyhow::Result<Option<Output>> {
     }
 }
 
-/// LXD said "not found" (rather than not answering at all).
+/// The daemon said "not found" (rather than not answering at all).
 fn not_found(out: &Output) -> bool {
     out.stderr.to_ascii_lowercase().contains("not found")
 }
@@ -117,11 +197,10 @@ fn pid_file(host: &Host, absolute: &str) -> anyhow::Result<PidFile> {
     })
 }
 
-/// Debian's /etc/init.d/lxd raises `ulimit -n` past what many CI VMs and
-/// containers allow and then fails; this is its start line without that.
 /// No `--oknodo`: its exit status (1: a daemon already runs) tells whether
 /// this started one.
-fn sysv_start() -> CommandLine {
+fn start_stop_daemon(program: &str, pid_file: &str, group: &str, log_file: &str) -> CommandLine {
+    let name = program.rsplit('/').next().unwrap_or(program);
     CommandLine::new("start-stop-daemon")
         .args([
             "--start",
@@ -129,81 +208,105 @@ fn sysv_start() -> CommandLine {
             "--background",
             "--make-pidfile",
             "--pidfile",
-            PID_FILE,
+            pid_file,
             "--name",
-            "lxd",
+            name,
             "--startas",
-            "/usr/bin/lxd",
+            program,
             "--",
             "--group",
-            "lxd",
-            "--logfile=/var/log/lxd/lxd.log",
+            group,
         ])
+        .arg(format!("--logfile={log_file}"))
         .runtime_env()
 }
 
 /// The daemon step. Its probe is the bridge query the network step needs
-/// anyway, so a converged run asks LXD once less; the answer is handed on.
-/// A start counts only once the daemon answers on its socket.
+/// anyway, so a converged run asks the daemon once less; the answer is
+/// handed on. A start counts only once the daemon answers on its socket.
 pub fn daemon_step(
     host: &Host,
-    lxd: Lxd,
+    runtime: Runtime,
     init: Init,
     distro: Distro,
 ) -> anyhow::Result<Outcome<Option<Output>>> {
-    let probe = lxd.query(&format!("/1.0/networks/{BRIDGE}"));
-    let out = ask(host, &probe)?;
+    let flavor = runtime.flavor;
+    let name = flavor.name;
+    let out = ask(host, &runtime.bridge_query())?;
     match &out {
         Some(o) if o.success() || not_found(o) => {
-            return Ok(Outcome::new(Status::Unchanged, "LXD answers").with_value(out));
+            return Ok(Outcome::new(Status::Unchanged, format!("{name} answers")).with_value(out));
         }
-        Some(o) => log::info!("LXD does not answer ({}); starting it", o.tail()),
+        Some(o) => log::info!("{name} does not answer ({}); starting it", o.tail()),
         None => {}
     }
     let mut plan = Vec::new();
-    let start = match (distro, init) {
-        (Distro::Ubuntu, _) => CommandLine::new("snap")
-            .args(["start", "--enable", "lxd"])
-            .runtime_env(),
-        (Distro::Debian, Init::Systemd) => CommandLine::new("systemctl")
-            .args(["enable", "--now", "lxd.socket", "lxd.service"])
-            .runtime_env(),
-        (Distro::Debian, Init::SysV) => sysv_start(),
-    };
     let mut started = true;
-    if start.program() == "start-stop-daemon" {
-        match pid_file(host, PID_FILE)? {
-            PidFile::Stale(pid) => {
-                log::info!("{PID_FILE} names process {pid}, which is gone or a zombie; removing it");
-                plan.extend(host.remove_file(PID_FILE)?.plan(host));
-            }
-            PidFile::Running(pid) => log::info!("LXD runs as process {pid} but does not answer yet"),
-            PidFile::Absent => {}
+    let start = match (distro, flavor.ubuntu_snap, init, flavor.sysv) {
+        (Distro::Ubuntu, Some(snap), _, _) => {
+            let start = CommandLine::new("snap")
+                .args(["start", "--enable", snap])
+                .runtime_env();
+            plan.extend(host.run_all(&[runtime.time_limited(start.clone())])?);
+            start
         }
-        if host.applies() {
-            let out = host.query_status(&start.clone().time_limit(lxd.timeout, RUNTIME))?;
-            match out.code {
-                Some(0) => {}
-                // Nothing was done: a live daemon holds the pid file.
-                Some(1) => started = false,
-                _ => return Err(crate::host::command_failed(&start, &out)),
-            }
-        } else {
-            plan.push(format!("run: {start}"));
+        (_, _, Init::Systemd, _) => {
+            let start = CommandLine::new("systemctl")
+                .args(["enable", "--now"])
+                .args(flavor.systemd_units.iter().copied())
+                .runtime_env();
+            plan.extend(host.run_all(&[runtime.time_limited(start.clone())])?);
+            start
         }
-    } else {
-        plan.extend(host.run_all(&[start.clone().time_limit(lxd.timeout, RUNTIME)])?);
-    }
-    let wait = lxd.waitready();
+        (_, _, Init::SysV, SysvStart::InitScript(script)) => {
+            let start = CommandLine::new("service").args([script, "start"]).runtime_env();
+            plan.extend(host.run_all(&[runtime.time_limited(start.clone())])?);
+            start
+        }
+        (
+            _,
+            _,
+            Init::SysV,
+            SysvStart::Daemon {
+                program,
+                pid_file: pid_path,
+                group,
+            },
+        ) => {
+            let start = start_stop_daemon(program, pid_path, group, flavor.log_file);
+            match pid_file(host, pid_path)? {
+                PidFile::Stale(pid) => {
+                    log::info!("{pid_path} names process {pid}, which is gone or a zombie; removing it");
+                    plan.extend(host.remove_file(pid_path)?.plan(host));
+                }
+                PidFile::Running(pid) => log::info!("{name} runs as process {pid} but does not answer yet"),
+                PidFile::Absent => {}
+            }
+            if host.applies() {
+                let out = host.query_status(&runtime.time_limited(start.clone()))?;
+                match out.code {
+                    Some(0) => {}
+                    // Nothing was done: a live daemon holds the pid file.
+                    Some(1) => started = false,
+                    _ => return Err(crate::host::command_failed(&start, &out)),
+                }
+            } else {
+                plan.push(format!("run: {start}"));
+            }
+            start
+        }
+    };
+    let wait = runtime.waitready();
     if host.applies() {
         let out = host.query_status(&wait)?;
         if !out.success() {
             return Err(coded(
                 Exit::TempFail,
                 format!(
-                    "LXD did not answer on its socket within {}s of `{start}`: {}; see /var/log/lxd/lxd.log, or raise --runtime-timeout",
-                    lxd.timeout.as_secs(),
-                    out.tail()
+                    "{name} did not answer on its socket within {}s of `{start}`: {}; see {}, or raise --runtime-timeout",
+                    runtime.timeout.as_secs(),
+                    out.tail(),
+                    flavor.log_file
                 ),
             ));
         }
@@ -213,10 +316,13 @@ pub fn daemon_step(
     let outcome = if started {
         Outcome::new(
             Status::of_change(host.applies()),
-            format!("started LXD (`{start}`); it answers"),
+            format!("started {name} (`{start}`); it answers"),
         )
     } else {
-        Outcome::new(Status::Unchanged, "LXD was already starting; it answers now")
+        Outcome::new(
+            Status::Unchanged,
+            format!("{name} was already starting; it answers now"),
+        )
     };
     Ok(outcome.with_plan(plan).with_value(None))
 }
@@ -235,7 +341,7 @@ fn parse<T: for<'de> Deserialize<'de>>(out: &Output, what: &str) -> anyhow::Resu
     serde_json::from_str(&out.stdout).map_err(|e| {
         coded(
             Exit::Os,
-            format!("LXD's answer about {what} is not what LXD 5 sends: {e}"),
+            format!("the runtime's answer about {what} is not what LXD 5 or Incus 6 sends: {e}"),
         )
     })
 }
@@ -311,11 +417,14 @@ fn ranges_fit(ranges: &str, subnet: Ipv4Net) -> bool {
 
 pub fn network_step(
     host: &Host,
-    lxd: Lxd,
+    runtime: Runtime,
     config: &ManagerConfig,
+    pinned: Option<BridgeAddress>,
     probed: Option<Output>,
 ) -> anyhow::Result<Outcome> {
-    let probe = lxd.query(&format!("/1.0/networks/{BRIDGE}"));
+    let flavor = runtime.flavor;
+    let bridge = flavor.bridge;
+    let probe = runtime.bridge_query();
     let out = match probed {
         Some(out) => Some(out),
         None => ask(host, &probe)?,
@@ -327,24 +436,25 @@ pub fn network_step(
             if let Some(out) = other.filter(|o| !not_found(o) && host.applies()) {
                 return Err(crate::host::command_failed(&probe, &out));
             }
-            let used = subnet::used_networks(host)?;
-            let net = subnet::free_bridge_subnet(&used)?;
-            let address = format!("{}/{}", net.nth(1).expect("a /24 has hosts"), net.prefix());
-            let mut create = lxd
-                .lxc(&["network", "create", BRIDGE])
+            let address = subnet::bridge_address(host, pinned, None)?;
+            let mut create = runtime
+                .client(&["network", "create", bridge])
                 .arg(format!("ipv4.address={address}"));
             create = create.args(wanted.iter().map(|(k, v)| format!("{k}={v}")));
             create = create.arg("ipv6.address=none");
             let plan = host.run_all(&[create])?;
-            let detail = format!("{BRIDGE} {address} nat={} ipv6=none", wanted["ipv4.nat"]);
+            let detail = format!("{bridge} {address} nat={} ipv6=none", wanted["ipv4.nat"]);
             return Ok(Outcome::new(Status::of_change(host.applies()), detail).with_plan(plan));
         }
     };
-    let network: Network = parse(&out, BRIDGE)?;
+    let network: Network = parse(&out, bridge)?;
     if !network.managed || network.kind != "bridge" {
         return Err(coded(
             Exit::Unavailable,
-            format!("{BRIDGE} exists but is not a bridge managed by LXD; remove or rename it and run again"),
+            format!(
+                "{bridge} exists but is not a bridge managed by {}; remove or rename it and run again",
+                flavor.name
+            ),
         ));
     }
     let current = &network.config;
@@ -355,18 +465,29 @@ pub fn network_step(
         }
     }
     let address = current.get("ipv4.address").cloned().unwrap_or_default();
-    let address = if matches!(address.as_str(), "" | "auto" | "none") {
-        // An automatic address makes LXD probe other hosts; pick one here.
-        let net = subnet::free_bridge_subnet(&subnet::used_networks(host)?)?;
-        let chosen = format!("{}/{}", net.nth(1).expect("a /24 has hosts"), net.prefix());
-        changes.push(KeyChange::new(
-            "ipv4.address",
-            current.get("ipv4.address"),
-            Some(chosen.clone()),
-        ));
-        chosen
-    } else {
-        address
+    // An automatic address makes the daemon probe other hosts; pick one
+    // here. A pinned one replaces whatever else is there.
+    let automatic = matches!(address.as_str(), "" | "auto" | "none");
+    let address = match pinned {
+        Some(pinned) if address != pinned.to_string() || automatic => {
+            let chosen = subnet::bridge_address(host, Some(pinned), address_subnet(&address))?.to_string();
+            changes.push(KeyChange::new(
+                "ipv4.address",
+                current.get("ipv4.address"),
+                Some(chosen.clone()),
+            ));
+            chosen
+        }
+        None if automatic => {
+            let chosen = subnet::bridge_address(host, None, None)?.to_string();
+            changes.push(KeyChange::new(
+                "ipv4.address",
+                current.get("ipv4.address"),
+                Some(chosen.clone()),
+            ));
+            chosen
+        }
+        _ => address,
     };
     // IPv6 stays off unless someone configured a real address on purpose.
     if matches!(
@@ -392,30 +513,30 @@ pub fn network_step(
     if changes.is_empty() && unset.is_empty() {
         return Ok(Outcome::new(
             Status::Unchanged,
-            format!("{BRIDGE} {address} nat={nat}"),
+            format!("{bridge} {address} nat={nat}"),
         ));
     }
     let mut cmds: Vec<CommandLine> = unset
         .iter()
-        .map(|c| lxd.lxc(&["network", "unset", BRIDGE, &c.key]))
+        .map(|c| runtime.client(&["network", "unset", bridge, &c.key]))
         .collect();
     if !changes.is_empty() {
         let pairs = changes
             .iter()
             .map(|c| format!("{}={}", c.key, c.new.as_deref().unwrap_or_default()));
-        cmds.push(lxd.lxc(&["network", "set", BRIDGE]).args(pairs));
+        cmds.push(runtime.client(&["network", "set", bridge]).args(pairs));
     }
     let plan = host.run_all(&cmds)?;
     unset.extend(changes);
     Ok(Outcome::new(
         Status::of_change(host.applies()),
-        format!("{BRIDGE} {address}: {}", describe_all(&unset)),
+        format!("{bridge} {address}: {}", describe_all(&unset)),
     )
     .with_plan(plan))
 }
 
-pub fn storage_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
-    let probe = lxd.query(&format!("/1.0/storage-pools/{POOL}"));
+pub fn storage_step(host: &Host, runtime: Runtime) -> anyhow::Result<Outcome> {
+    let probe = runtime.query(&format!("/1.0/storage-pools/{POOL}"));
     match ask(host, &probe)? {
         Some(out) if out.success() => {
             return Ok(Outcome::new(Status::Unchanged, format!("pool {POOL}")));
@@ -427,7 +548,7 @@ pub fn storage_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
     }
     // `dir` works on every file system, needs no extra package, and is the
     // only driver some hosts (no btrfs, lvm or zfs tools) have.
-    let plan = host.run_all(&[lxd.lxc(&["storage", "create", POOL, "dir"])])?;
+    let plan = host.run_all(&[runtime.client(&["storage", "create", POOL, "dir"])])?;
     Ok(Outcome::new(
         Status::of_change(host.applies()),
         format!("created pool {POOL} (dir)"),
@@ -462,7 +583,7 @@ struct WantedDevice {
     on_add: Vec<(&'static str, String)>,
 }
 
-fn wanted_devices() -> [WantedDevice; 2] {
+fn wanted_devices(bridge: &str) -> [WantedDevice; 2] {
     [
         WantedDevice {
             name: "root",
@@ -474,7 +595,7 @@ fn wanted_devices() -> [WantedDevice; 2] {
         WantedDevice {
             name: "eth0",
             kind: "nic",
-            keys: vec![("network", BRIDGE.into())],
+            keys: vec![("network", bridge.into())],
             conflicting: &["nictype", "parent"],
             on_add: vec![("name", "eth0".into())],
         },
@@ -483,14 +604,14 @@ fn wanted_devices() -> [WantedDevice; 2] {
 
 /// The instances using the profile that run now: LXD cannot move their root
 /// disk under them.
-fn running_users(host: &Host, lxd: Lxd, used_by: &[String]) -> anyhow::Result<Vec<String>> {
+fn running_users(host: &Host, runtime: Runtime, used_by: &[String]) -> anyhow::Result<Vec<String>> {
     let mut running = Vec::new();
     for url in used_by {
         let path = url.split('?').next().unwrap_or(url);
         let Some(name) = path.strip_prefix("/1.0/instances/") else {
             continue;
         };
-        let out = host.query(&lxd.query(url))?;
+        let out = host.query(&runtime.query(url))?;
         if parse::<Instance>(&out, name)?.status == "Running" {
             running.push(name.to_string());
         }
@@ -498,11 +619,13 @@ fn running_users(host: &Host, lxd: Lxd, used_by: &[String]) -> anyhow::Result<Ve
     Ok(running)
 }
 
-pub fn profile_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
-    let out = host.query(&lxd.query(&format!("/1.0/profiles/{PROFILE}")));
+pub fn profile_step(host: &Host, runtime: Runtime) -> anyhow::Result<Outcome> {
+    let flavor = runtime.flavor;
+    let bridge = flavor.bridge;
+    let out = host.query(&runtime.query(&format!("/1.0/profiles/{PROFILE}")));
     let profile = match out {
         Ok(out) => parse::<Profile>(&out, "the default profile")?,
-        // In a dry run on a host where LXD is not up yet, plan from nothing.
+        // In a dry run on a host where the daemon is not up yet, plan from nothing.
         Err(err) if !host.applies() && !is_timeout(&err) => Profile {
             devices: BTreeMap::new(),
             used_by: Vec::new(),
@@ -511,12 +634,13 @@ pub fn profile_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
     };
     let mut cmds = Vec::new();
     let mut did = Vec::new();
-    for want in wanted_devices() {
+    for want in wanted_devices(bridge) {
         let Some(have) = profile.devices.get(want.name) else {
             let mut pairs: Vec<String> = want.keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
             pairs.extend(want.on_add.iter().map(|(k, v)| format!("{k}={v}")));
             cmds.push(
-                lxd.lxc(&["profile", "device", "add", PROFILE, want.name, want.kind])
+                runtime
+                    .client(&["profile", "device", "add", PROFILE, want.name, want.kind])
                     .args(pairs),
             );
             did.push(format!("added {}", want.name));
@@ -535,14 +659,15 @@ pub fn profile_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
             continue;
         }
         if want.name == "root" {
-            let running = running_users(host, lxd, &profile.used_by)?;
+            let running = running_users(host, runtime, &profile.used_by)?;
             if !running.is_empty() {
                 return Err(coded(
                     Exit::Unavailable,
                     format!(
-                        "the {PROFILE} profile's root disk needs {}, but running instances use the profile ({}) and LXD cannot move a running instance's root disk; stop them or give them their own profile, and run again",
+                        "the {PROFILE} profile's root disk needs {}, but running instances use the profile ({}) and {} cannot move a running instance's root disk; stop them or give them their own profile, and run again",
                         describe_all(&set),
-                        running.join(", ")
+                        running.join(", "),
+                        flavor.name
                     ),
                 ));
             }
@@ -554,13 +679,14 @@ pub fn profile_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
             .map(|k| KeyChange::new(k, have.get(*k), None))
             .collect();
         for change in &unset {
-            cmds.push(lxd.lxc(&["profile", "device", "unset", PROFILE, want.name, &change.key]));
+            cmds.push(runtime.client(&["profile", "device", "unset", PROFILE, want.name, &change.key]));
         }
         let pairs = set
             .iter()
             .map(|c| format!("{}={}", c.key, c.new.as_deref().unwrap_or_default()));
         cmds.push(
-            lxd.lxc(&["profile", "device", "set", PROFILE, want.name])
+            runtime
+                .client(&["profile", "device", "set", PROFILE, want.name])
                 .args(pairs),
         );
         let mut all = unset;
@@ -570,7 +696,7 @@ pub fn profile_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
     if cmds.is_empty() {
         return Ok(Outcome::new(
             Status::Unchanged,
-            format!("root on {POOL}, eth0 on {BRIDGE}"),
+            format!("root on {POOL}, eth0 on {bridge}"),
         ));
     }
     let plan = host.run_all(&cmds)?;
@@ -587,27 +713,31 @@ struct NetworkState {
     state: String,
 }
 
-/// Read-only: the API answers and LXD sees its bridge up.
-pub fn readiness_step(host: &Host, lxd: Lxd) -> anyhow::Result<Outcome> {
-    let out = host.query(&lxd.query(&format!("/1.0/networks/{BRIDGE}/state")))?;
+/// Read-only: the API answers and the daemon sees its bridge up. The one
+/// readiness probe of the family, by bridge name, where a data-path check of
+/// that bridge plugs in.
+pub fn readiness_step(host: &Host, runtime: Runtime) -> anyhow::Result<Outcome> {
+    let flavor = runtime.flavor;
+    let bridge = flavor.bridge;
+    let out = host.query(&runtime.query(&format!("/1.0/networks/{bridge}/state")))?;
     let state: NetworkState = parse(&out, "the bridge's state")?;
     if state.state != "up" {
         return Err(coded(
             Exit::Os,
             format!(
-                "LXD answers but reports {BRIDGE} as {:?}; see /var/log/lxd/lxd.log",
-                state.state
+                "{} answers but reports {bridge} as {:?}; see {}",
+                flavor.name, state.state, flavor.log_file
             ),
         ));
     }
     Ok(Outcome::new(
         Status::Unchanged,
-        format!("LXD answers; {BRIDGE} up"),
+        format!("{} answers; {bridge} up", flavor.name),
     ))
 }
 
 #[cfg(test)]
-#[allow(clippy::disallowed_methods)] // the tests build a --root tree directly
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 
@@ -644,12 +774,12 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, text).unwrap();
         };
-        assert_eq!(pid_file(&host, PID_FILE).unwrap(), PidFile::Absent);
+        assert_eq!(pid_file(&host, "/run/lxd.pid").unwrap(), PidFile::Absent);
         write("run/lxd.pid", "4242\n");
-        assert_eq!(pid_file(&host, PID_FILE).unwrap(), PidFile::Stale(4242));
+        assert_eq!(pid_file(&host, "/run/lxd.pid").unwrap(), PidFile::Stale(4242));
         write("proc/4242/stat", "4242 (lxd) Z 1 4242 4242 0 -1\n");
-        assert_eq!(pid_file(&host, PID_FILE).unwrap(), PidFile::Stale(4242));
+        assert_eq!(pid_file(&host, "/run/lxd.pid").unwrap(), PidFile::Stale(4242));
         write("proc/4242/stat", "4242 (l) x) S 1 4242 4242 0 -1\n");
-        assert_eq!(pid_file(&host, PID_FILE).unwrap(), PidFile::Running(4242));
+        assert_eq!(pid_file(&host, "/run/lxd.pid").unwrap(), PidFile::Running(4242));
     }
 }
