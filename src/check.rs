@@ -8,6 +8,7 @@ use crate::host::os_release::OsRelease;
 use crate::setup::distro::{Distro, Install};
 use crate::setup::kvm::Virtualisation;
 use crate::setup::packages;
+use crate::setup::service::Init;
 use crate::snap_channel::{Channel, Move};
 
 /// Free space below which a host cannot hold container images.
@@ -48,7 +49,7 @@ pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
 /// none before Debian 12 and Ubuntu 24.04).
 fn distribution(host: &Host, ty: ContainerType) -> Check {
     let supported = OsRelease::read(host).and_then(|os| {
-        Distro::detect(&os)?.install_for(ty, &os)?;
+        Distro::detect(&os)?.install_for(ty, &os, Init::detect(host))?;
         Ok(os)
     });
     match supported {
@@ -297,7 +298,9 @@ pub fn lxd_snap(
     ty: ContainerType,
     wanted_channel: impl FnOnce() -> anyhow::Result<Option<Channel>>,
 ) -> anyhow::Result<Option<Check>> {
-    let Ok(install) = OsRelease::read(host).and_then(|os| Distro::detect(&os)?.install_for(ty, &os)) else {
+    let Ok(install) =
+        OsRelease::read(host).and_then(|os| Distro::detect(&os)?.install_for(ty, &os, Init::detect(host)))
+    else {
         return Ok(None);
     };
     let Install::Snap { name } = install else {

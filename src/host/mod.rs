@@ -180,6 +180,12 @@ impl Host {
     pub fn exists(&self, absolute: &str) -> bool {
         self.path(absolute).exists()
     }
+
+    /// Whether something accepts connections on the Unix socket at
+    /// `absolute`: how a daemon is known to be up, rather than by its pid.
+    pub fn socket_answers(&self, absolute: &str) -> bool {
+        std::os::unix::net::UnixStream::connect(self.path(absolute)).is_ok()
+    }
 }
 
 impl Host {

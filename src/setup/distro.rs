@@ -4,6 +4,8 @@ use crate::container_type::ContainerType;
 use crate::exit::{Exit, coded};
 use crate::host::os_release::OsRelease;
 
+use super::service::Init;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Distro {
     Debian,
@@ -62,7 +64,7 @@ impl Distro {
 
     /// What to install for `ty` on this release of the distribution; 69 on
     /// a release that has no package for it.
-    pub fn install_for(self, ty: ContainerType, os: &OsRelease) -> anyhow::Result<Install> {
+    pub fn install_for(self, ty: ContainerType, os: &OsRelease, init: Init) -> anyhow::Result<Install> {
         Ok(match (self, ty) {
             (_, ContainerType::Incus) => self.incus(os)?,
             (Distro::Ubuntu, ContainerType::Lxd) => Install::Snap { name: "lxd" },
@@ -71,7 +73,13 @@ impl Distro {
             (Distro::Debian, ContainerType::Lxd) => Install::Apt(vec!["lxd", "dnsmasq-base", "nftables"]),
             (_, ContainerType::Lxc) => Install::Apt(vec!["lxc", "dnsmasq-base"]),
             (_, ContainerType::Kvm) => {
-                Install::Apt(vec![qemu_package(), "libvirt-daemon-system", "libvirt-clients"])
+                let mut packages = vec![qemu_package(), "libvirt-daemon-system", "libvirt-clients"];
+                // libvirt-daemon-system depends on "-systemd | -sysv"; apt takes
+                // the first, which has no init scripts for libvirtd and virtlogd.
+                if init == Init::SysV {
+                    packages.push("libvirt-daemon-system-sysv");
+                }
+                Install::Apt(packages)
             }
         })
     }
@@ -131,19 +139,43 @@ mod tests {
     fn lxd_comes_from_snap_on_ubuntu_only() {
         let os = OsRelease::parse("ID=debian\nVERSION_ID=12\n");
         assert_eq!(
-            Distro::Ubuntu.install_for(ContainerType::Lxd, &os).unwrap(),
+            Distro::Ubuntu
+                .install_for(ContainerType::Lxd, &os, Init::SysV)
+                .unwrap(),
             Install::Snap { name: "lxd" }
         );
         assert_eq!(
-            Distro::Debian.install_for(ContainerType::Lxd, &os).unwrap(),
+            Distro::Debian
+                .install_for(ContainerType::Lxd, &os, Init::SysV)
+                .unwrap(),
             Install::Apt(vec!["lxd", "dnsmasq-base", "nftables"])
         );
     }
 
     #[test]
+    fn kvm_without_systemd_brings_the_init_scripts() {
+        let os = OsRelease::parse("ID=debian\nVERSION_ID=12\n");
+        let Install::Apt(sysv) = Distro::Debian
+            .install_for(ContainerType::Kvm, &os, Init::SysV)
+            .unwrap()
+        else {
+            panic!("kvm comes from apt")
+        };
+        assert!(sysv.contains(&"libvirt-daemon-system-sysv"), "{sysv:?}");
+        let Install::Apt(systemd) = Distro::Debian
+            .install_for(ContainerType::Kvm, &os, Init::Systemd)
+            .unwrap()
+        else {
+            panic!("kvm comes from apt")
+        };
+        assert!(!systemd.contains(&"libvirt-daemon-system-sysv"), "{systemd:?}");
+    }
+
+    #[test]
     fn incus_comes_from_backports_on_debian_12_only_and_never_with_qemu() {
-        let on =
-            |distro: Distro, text: &str| distro.install_for(ContainerType::Incus, &OsRelease::parse(text));
+        let on = |distro: Distro, text: &str| {
+            distro.install_for(ContainerType::Incus, &OsRelease::parse(text), Init::SysV)
+        };
         let base = vec!["incus-base", "incus-client", "dnsmasq-base"];
         assert_eq!(
             on(Distro::Debian, "ID=debian\nVERSION_ID=\"12\"\n").unwrap(),

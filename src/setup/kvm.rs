@@ -1,16 +1,38 @@
 //! KVM through libvirt: hardware virtualisation first (before anything is
-//! installed), then libvirt's daemon, its `default` network and storage pool.
+//! installed), then libvirt's daemons, its `default` network and storage pool.
+//! libvirt is read through its machine-readable answers (`--name` lists,
+//! `net-dumpxml`), never the translated `*-info` labels.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use crate::exit::{Exit, coded};
-use crate::host::{CommandLine, Host};
+use crate::host::{CommandLine, Host, Output};
+use crate::net::{BridgeName, Ipv4Net};
 use crate::report::{Outcome, Status};
 
-use super::service::{self, Init};
+use super::service::{self, Daemon, Init};
+use super::subnet;
 
 pub const CPUINFO: &str = "/proc/cpuinfo";
 pub const DEV_KVM: &str = "/dev/kvm";
-const DEFAULT_NETWORK_XML: &str = "/usr/share/libvirt/networks/default.xml";
 const IMAGES: &str = "/var/lib/libvirt/images";
+const NETWORK: &str = "default";
+const POOL: &str = "default";
+const LIBVIRT_BRIDGE: &str = "virbr0";
+/// Where the network definition this tool writes goes for `virsh net-define`.
+const NETWORK_XML: &str = "/run/container-init/libvirt-network-default.xml";
+
+/// Guests' consoles and logs go through virtlogd: without it `virsh start`
+/// fails ("Failed to connect socket to '/run/libvirt/virtlogd-sock'").
+pub const VIRTLOGD: Daemon = Daemon {
+    unit: "virtlogd",
+    socket: "/run/libvirt/virtlogd-sock",
+};
+pub const LIBVIRTD: Daemon = Daemon {
+    unit: "libvirtd",
+    socket: "/run/libvirt/libvirt-sock",
+};
 
 /// What the host offers for hardware virtualisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,110 +111,399 @@ fn virsh(args: &[&str]) -> CommandLine {
         .on_runtime("libvirt")
 }
 
-/// `Key: value` lines of virsh's *-info output.
-fn info(host: &Host, what: &str, name: &str) -> anyhow::Result<Option<Vec<(String, String)>>> {
-    let out = host.query_status(&virsh(&[what, name]))?;
-    if !out.success() {
+/// Run a read-only virsh query. `None` in a dry run where libvirt is not
+/// installed or not started yet: the plan then creates everything.
+fn ask(host: &Host, args: &[&str]) -> anyhow::Result<Option<Output>> {
+    let cmd = virsh(args);
+    match host.query(&cmd) {
+        Ok(out) => Ok(Some(out)),
+        Err(_) if !host.applies() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The names a `virsh net-list`/`pool-list ... --name` prints, one a line.
+fn names(out: &Output) -> Vec<&str> {
+    out.stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Whether `name` is defined, running and autostarted, from three `--name`
+/// lists (`list` is `net-list` or `pool-list`); `None` in a dry run that
+/// cannot ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Presence {
+    defined: bool,
+    active: bool,
+    autostart: bool,
+}
+
+fn presence(host: &Host, list: &str, name: &str) -> anyhow::Result<Option<Presence>> {
+    let Some(all) = ask(host, &[list, "--all", "--name"])? else {
         return Ok(None);
+    };
+    let defined = names(&all).contains(&name);
+    if !defined {
+        return Ok(Some(Presence {
+            defined,
+            active: false,
+            autostart: false,
+        }));
     }
-    Ok(Some(
-        out.stdout
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect(),
-    ))
+    let listed = |flags: &[&str]| -> anyhow::Result<bool> {
+        let mut args = vec![list];
+        args.extend_from_slice(flags);
+        args.push("--name");
+        Ok(host.query(&virsh(&args)).map(|out| names(&out).contains(&name))?)
+    };
+    Ok(Some(Presence {
+        defined,
+        active: !listed(&["--inactive"])?,
+        autostart: listed(&["--all", "--autostart"])?,
+    }))
 }
 
-fn get<'a>(info: &'a [(String, String)], key: &str) -> &'a str {
-    info.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
+pub fn daemon_step(host: &Host, init: Init, wait: Duration) -> anyhow::Result<Outcome> {
+    service::ensure_answering(host, init, &[VIRTLOGD, LIBVIRTD], wait)
 }
 
-pub fn daemon_step(host: &Host, init: Init) -> anyhow::Result<Outcome> {
-    service::ensure_running(host, init, "libvirtd")
+/// What this tool reads of a network definition: its bridge and its IPv4
+/// subnet with the gateway address, and where the `<ip>` element sits in the
+/// XML text so that only it is replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NetworkXml {
+    bridge: Option<BridgeName>,
+    address: Option<(Ipv4Addr, Ipv4Net)>,
+    ip_element: Option<std::ops::Range<usize>>,
 }
 
-/// libvirt's `default` network: defined, started, autostarted.
-pub fn network_step(host: &Host) -> anyhow::Result<Outcome> {
-    let mut cmds = Vec::new();
-    let mut did = Vec::new();
-    match info(host, "net-info", "default")? {
-        None => {
-            cmds.push(virsh(&["net-define", DEFAULT_NETWORK_XML]));
-            cmds.push(virsh(&["net-start", "default"]));
-            cmds.push(virsh(&["net-autostart", "default"]));
-            did.push("defined, started and autostarted");
-        }
-        Some(net) => {
-            if get(&net, "Active") != "yes" {
-                cmds.push(virsh(&["net-start", "default"]));
-                did.push("started");
-            }
-            if get(&net, "Autostart") != "yes" {
-                cmds.push(virsh(&["net-autostart", "default"]));
-                did.push("autostarted");
-            }
-        }
-    }
-    converge(
-        host,
-        &cmds,
-        "default network active, autostart",
-        format!("default network {}", did.join(", ")),
+fn bad_xml(what: &str) -> anyhow::Error {
+    coded(
+        Exit::Os,
+        format!(
+            "libvirt's definition of the network {NETWORK:?} has {what}; fix it with `virsh net-edit {NETWORK}` and run again"
+        ),
     )
+}
+
+fn parse_network_xml(xml: &str) -> anyhow::Result<NetworkXml> {
+    let doc =
+        roxmltree::Document::parse(xml).map_err(|e| bad_xml(&format!("XML that does not parse ({e})")))?;
+    let net = doc.root_element();
+    let bridge = net
+        .children()
+        .find(|n| n.has_tag_name("bridge"))
+        .and_then(|b| b.attribute("name"))
+        .map(|name| {
+            name.parse::<BridgeName>()
+                .map_err(|e| bad_xml(&format!("a bridge name that is refused: {e}")))
+        })
+        .transpose()?;
+    let ip = net
+        .children()
+        .filter(|n| n.has_tag_name("ip"))
+        .find(|n| n.attribute("family").is_none_or(|f| f == "ipv4"));
+    let Some(ip) = ip else {
+        return Ok(NetworkXml {
+            bridge,
+            address: None,
+            ip_element: None,
+        });
+    };
+    let address: Ipv4Addr = ip
+        .attribute("address")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| bad_xml("an <ip> without an IPv4 address"))?;
+    let prefix = match (ip.attribute("prefix"), ip.attribute("netmask")) {
+        (Some(p), _) => p.parse::<u8>().ok(),
+        (None, Some(mask)) => mask
+            .parse::<Ipv4Addr>()
+            .ok()
+            .map(u32::from)
+            .filter(|m| m.leading_ones() + m.trailing_zeros() == 32)
+            .map(|m| m.leading_ones() as u8),
+        // libvirt's own default for an address without a mask: its class.
+        (None, None) => Some(24),
+    }
+    .ok_or_else(|| bad_xml("an <ip> whose netmask or prefix is not valid"))?;
+    let prefix = prefix.clamp(8, 30);
+    let mask = u32::MAX << (32 - prefix);
+    let subnet = Ipv4Net::new(Ipv4Addr::from(u32::from(address) & mask), prefix)
+        .map_err(|e| bad_xml(&format!("an <ip> that is not a subnet: {e}")))?;
+    Ok(NetworkXml {
+        bridge,
+        address: Some((address, subnet)),
+        ip_element: Some(ip.range()),
+    })
+}
+
+/// The `<ip>` element for `subnet`: the gateway on the first address, DHCP on
+/// the rest, as libvirt's shipped `default` network has it.
+fn ip_element(subnet: &Ipv4Net) -> String {
+    let gateway = subnet.nth(1).expect("a /24 has hosts");
+    let first = subnet.nth(2).expect("a /24 has hosts");
+    format!(
+        "<ip address='{gateway}' netmask='{}'>\n    <dhcp>\n      <range start='{first}' end='{}'/>\n    </dhcp>\n  </ip>",
+        subnet.netmask(),
+        subnet.last_host()
+    )
+}
+
+/// libvirt's shipped `default` network, on `subnet`.
+fn network_xml(subnet: &Ipv4Net) -> String {
+    format!(
+        "<network>\n  <name>{NETWORK}</name>\n  <forward mode='nat'/>\n  <bridge name='{LIBVIRT_BRIDGE}' stp='on' delay='0'/>\n  {}\n</network>\n",
+        ip_element(subnet)
+    )
+}
+
+/// libvirt's own choice for its `default` network, kept wherever it is free.
+fn libvirt_subnet() -> Ipv4Net {
+    Ipv4Net::new(Ipv4Addr::new(192, 168, 122, 0), 24).expect("a valid /24")
+}
+
+/// The subnet for a new network: libvirt's own unless the host uses it.
+fn choose_subnet(used: &[Ipv4Net]) -> anyhow::Result<Ipv4Net> {
+    let own = libvirt_subnet();
+    if used.iter().any(|u| u.overlaps(&own)) {
+        subnet::free_bridge_subnet(used)
+    } else {
+        Ok(own)
+    }
+}
+
+/// libvirt's `default` network: on a subnet the host does not otherwise use,
+/// defined, started and autostarted. An existing network is edited only in
+/// its `<ip>` element, and only when that overlaps something else.
+pub fn network_step(host: &Host) -> anyhow::Result<Outcome> {
+    let state = presence(host, "net-list", NETWORK)?.unwrap_or(Presence {
+        defined: false,
+        active: false,
+        autostart: false,
+    });
+    let mut cmds = Vec::new();
+    let mut plan = Vec::new();
+    let mut did = Vec::new();
+    let define = virsh(&["net-define", &host.path(NETWORK_XML).to_string_lossy()]);
+    let write_definition = |xml: &str, plan: &mut Vec<String>| -> anyhow::Result<()> {
+        plan.extend(host.write_file(NETWORK_XML, xml.as_bytes(), 0o600)?.plan(host));
+        Ok(())
+    };
+    let (bridge, gateway, subnet, active) = if !state.defined {
+        let used = subnet::used_networks(host)?;
+        let subnet = choose_subnet(&used)?;
+        write_definition(&network_xml(&subnet), &mut plan)?;
+        cmds.push(define.clone());
+        did.push(if subnet == libvirt_subnet() {
+            "defined".to_string()
+        } else {
+            format!("defined off {}, which the host uses", libvirt_subnet())
+        });
+        let gateway = subnet.nth(1).expect("a /24 has hosts");
+        (LIBVIRT_BRIDGE.to_string(), gateway, subnet, false)
+    } else {
+        let xml = host
+            .query(&virsh(&["net-dumpxml", "--inactive", NETWORK]))?
+            .stdout;
+        let parsed = parse_network_xml(&xml)?;
+        let bridge = parsed
+            .bridge
+            .ok_or_else(|| bad_xml("no <bridge name=...>"))?
+            .to_string();
+        let (Some((address, current)), Some(range)) = (parsed.address, parsed.ip_element) else {
+            return Err(bad_xml(
+                "no IPv4 <ip> element, so its guests would get no address",
+            ));
+        };
+        let used = subnet::used_networks_except(host, Some(&bridge))?;
+        if used.iter().any(|u| u.overlaps(&current)) {
+            let moved = subnet::free_bridge_subnet(&used)?;
+            let edited = format!(
+                "{}{}{}",
+                &xml[..range.start],
+                ip_element(&moved),
+                &xml[range.end..]
+            );
+            write_definition(&edited, &mut plan)?;
+            if state.active {
+                cmds.push(virsh(&["net-destroy", NETWORK]));
+            }
+            cmds.push(define.clone());
+            did.push(format!("moved off {current}, which the host uses"));
+            (bridge, moved.nth(1).expect("a /24 has hosts"), moved, false)
+        } else {
+            (bridge, address, current, state.active)
+        }
+    };
+    if !active {
+        cmds.push(virsh(&["net-start", NETWORK]));
+        did.push("started".into());
+    }
+    if !state.autostart {
+        cmds.push(virsh(&["net-autostart", NETWORK]));
+        did.push("autostarted".into());
+    }
+    let place = format!("{NETWORK} network on {bridge} {gateway}/{}", subnet.prefix());
+    if cmds.is_empty() {
+        return Ok(Outcome::new(
+            Status::Unchanged,
+            format!("{place}, active, autostart"),
+        ));
+    }
+    plan.extend(host.run_all(&cmds)?);
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
+        format!("{place}: {}", did.join(", ")),
+    )
+    .with_plan(plan))
 }
 
 /// libvirt's `default` storage pool: a directory pool, running, autostarted.
 pub fn pool_step(host: &Host) -> anyhow::Result<Outcome> {
+    let state = presence(host, "pool-list", POOL)?.unwrap_or(Presence {
+        defined: false,
+        active: false,
+        autostart: false,
+    });
     let mut cmds = Vec::new();
     let mut did = Vec::new();
-    match info(host, "pool-info", "default")? {
-        None => {
-            cmds.push(virsh(&["pool-define-as", "default", "dir", "--target", IMAGES]));
-            cmds.push(virsh(&["pool-build", "default"]));
-            cmds.push(virsh(&["pool-start", "default"]));
-            cmds.push(virsh(&["pool-autostart", "default"]));
-            did.push(format!("defined on {IMAGES}, started and autostarted"));
-        }
-        Some(pool) => {
-            if get(&pool, "State") != "running" {
-                cmds.push(virsh(&["pool-start", "default"]));
-                did.push("started".into());
-            }
-            if get(&pool, "Autostart") != "yes" {
-                cmds.push(virsh(&["pool-autostart", "default"]));
-                did.push("autostarted".into());
-            }
-        }
+    if !state.defined {
+        cmds.push(virsh(&["pool-define-as", POOL, "dir", "--target", IMAGES]));
+        cmds.push(virsh(&["pool-build", POOL]));
+        did.push(format!("defined on {IMAGES}"));
     }
-    converge(
-        host,
-        &cmds,
-        "default pool running, autostart",
-        format!("default pool {}", did.join(", ")),
-    )
-}
-
-/// Unchanged when nothing is to be run; else run (or plan) the commands.
-fn converge(host: &Host, cmds: &[CommandLine], unchanged: &str, changed: String) -> anyhow::Result<Outcome> {
+    if !state.active {
+        cmds.push(virsh(&["pool-start", POOL]));
+        did.push("started".into());
+    }
+    if !state.autostart {
+        cmds.push(virsh(&["pool-autostart", POOL]));
+        did.push("autostarted".into());
+    }
     if cmds.is_empty() {
-        return Ok(Outcome::new(Status::Unchanged, unchanged));
+        return Ok(Outcome::new(
+            Status::Unchanged,
+            format!("{POOL} pool running, autostart"),
+        ));
     }
-    let plan = host.run_all(cmds)?;
-    Ok(Outcome::new(Status::of_change(host.applies()), changed).with_plan(plan))
+    let plan = host.run_all(&cmds)?;
+    Ok(Outcome::new(
+        Status::of_change(host.applies()),
+        format!("{POOL} pool {}", did.join(", ")),
+    )
+    .with_plan(plan))
 }
 
-/// Read-only: libvirt answers and the default network's bridge is up.
-pub fn readiness_step(host: &Host) -> anyhow::Result<Outcome> {
+/// The bridge of libvirt's running `default` network and its address, as
+/// libvirt has it live: what readiness checks and what the data-path
+/// checks are about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkBridge {
+    pub bridge: BridgeName,
+    pub address: Ipv4Addr,
+    pub subnet: Ipv4Net,
+}
+
+/// Read-only: libvirt answers, and the `default` network's bridge is up
+/// with its address.
+pub fn readiness(host: &Host) -> anyhow::Result<(Outcome, NetworkBridge)> {
     host.query(&virsh(&["version"]))?;
-    let net = info(host, "net-info", "default")?.unwrap_or_default();
-    let bridge = get(&net, "Bridge").to_string();
-    super::bridge_up(host, &bridge)?;
-    Ok(Outcome::new(
+    let xml = host.query(&virsh(&["net-dumpxml", NETWORK]))?.stdout;
+    let parsed = parse_network_xml(&xml)?;
+    let (Some(bridge), Some((address, subnet))) = (parsed.bridge, parsed.address) else {
+        return Err(bad_xml("no bridge or no IPv4 address"));
+    };
+    super::bridge_up(host, bridge.as_str())?;
+    let cidr = format!("{address}/{}", subnet.prefix());
+    if !subnet::addresses_of(host, bridge.as_str())?.contains(&cidr) {
+        return Err(coded(
+            Exit::Os,
+            format!(
+                "the bridge {bridge} is up but does not have {cidr}; restart the network (`virsh net-destroy {NETWORK}; virsh net-start {NETWORK}`) and run again"
+            ),
+        ));
+    }
+    let step = Outcome::new(
         Status::Unchanged,
-        format!("libvirt answers; bridge {bridge} up"),
+        format!("libvirt answers; bridge {bridge} up with {cidr}"),
+    );
+    Ok((
+        step,
+        NetworkBridge {
+            bridge,
+            address,
+            subnet,
+        },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `virsh net-dumpxml --inactive default` of libvirt 9.0 on Debian 12.
+    const DEBIAN_DEFAULT: &str = "<network>\n  <name>default</name>\n  <uuid>2a4c7b2e-8d4e-4f50-9a4e-0c1b2d3e4f50</uuid>\n  <forward mode='nat'>\n    <nat>\n      <port start='1024' end='65535'/>\n    </nat>\n  </forward>\n  <bridge name='virbr0' stp='on' delay='0'/>\n  <mac address='52:54:00:12:34:56'/>\n  <ip address='192.168.122.1' netmask='255.255.255.0'>\n    <dhcp>\n      <range start='192.168.122.2' end='192.168.122.254'/>\n    </dhcp>\n  </ip>\n</network>\n";
+
+    #[test]
+    fn reads_the_bridge_and_subnet_of_a_definition() {
+        let parsed = parse_network_xml(DEBIAN_DEFAULT).unwrap();
+        assert_eq!(parsed.bridge.unwrap().as_str(), "virbr0");
+        let (address, subnet) = parsed.address.unwrap();
+        assert_eq!(address.to_string(), "192.168.122.1");
+        assert_eq!(subnet, libvirt_subnet());
+        assert!(DEBIAN_DEFAULT[parsed.ip_element.unwrap()].starts_with("<ip address="));
+    }
+
+    #[test]
+    fn moving_a_network_replaces_only_its_ip_element() {
+        let parsed = parse_network_xml(DEBIAN_DEFAULT).unwrap();
+        let range = parsed.ip_element.unwrap();
+        let moved: Ipv4Net = "10.147.2.0/24".parse().unwrap();
+        let edited = format!(
+            "{}{}{}",
+            &DEBIAN_DEFAULT[..range.start],
+            ip_element(&moved),
+            &DEBIAN_DEFAULT[range.end..]
+        );
+        let expected = DEBIAN_DEFAULT
+            .replace("192.168.122.1'", "10.147.2.1'")
+            .replace("192.168.122.2'", "10.147.2.2'")
+            .replace("192.168.122.254'", "10.147.2.254'");
+        assert_eq!(edited, expected);
+    }
+
+    #[test]
+    fn a_new_network_is_libvirts_own_definition() {
+        let xml = network_xml(&libvirt_subnet());
+        let parsed = parse_network_xml(&xml).unwrap();
+        assert_eq!(parsed.address.unwrap().0.to_string(), "192.168.122.1");
+        assert!(
+            xml.contains("<range start='192.168.122.2' end='192.168.122.254'/>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<forward mode='nat'/>"), "{xml}");
+    }
+
+    #[test]
+    fn a_prefix_or_no_mask_is_read_too() {
+        let with_prefix = "<network><bridge name='br-x'/><ip address='10.9.8.1' prefix='24'/></network>";
+        let (_, subnet) = parse_network_xml(with_prefix).unwrap().address.unwrap();
+        assert_eq!(subnet.to_string(), "10.9.8.0/24");
+        let v6_only =
+            "<network><bridge name='virbr1'/><ip family='ipv6' address='fd00::1' prefix='64'/></network>";
+        assert_eq!(parse_network_xml(v6_only).unwrap().address, None);
+    }
+
+    #[test]
+    fn a_hostile_bridge_name_or_broken_xml_is_refused() {
+        let hostile = "<network><bridge name='../../etc'/><ip address='10.9.8.1' prefix='24'/></network>";
+        assert!(parse_network_xml(hostile).is_err());
+        assert!(parse_network_xml("<network><ip").is_err());
+        let bad_mask =
+            "<network><bridge name='virbr0'/><ip address='10.9.8.1' netmask='255.0.255.0'/></network>";
+        assert!(parse_network_xml(bad_mask).is_err());
+    }
 }

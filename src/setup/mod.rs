@@ -91,7 +91,7 @@ fn proxy_before_packages(
         report.run_step("apt-proxy", || proxy::apt::step(host, wanted))?;
     }
     let from_snap = OsRelease::read(host)
-        .and_then(|os| Distro::detect(&os)?.install_for(ty, &os))
+        .and_then(|os| Distro::detect(&os)?.install_for(ty, &os, Init::detect(host)))
         .is_ok_and(|install| matches!(install, distro::Install::Snap { .. }));
     if from_snap && proxy::in_play(host, proxy::snap::CONSUMER, &proxy::snap::wanted(wanted))? {
         report.run_step("snap-proxy", || proxy::snap::step(host, wanted))?;
@@ -193,9 +193,10 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
         }
     }
 
+    let init = Init::detect(host);
     let detected = OsRelease::read(host).and_then(|os| {
         let distro = Distro::detect(&os)?;
-        let install = distro.install_for(ty, &os)?;
+        let install = distro.install_for(ty, &os, init)?;
         Ok((distro, install))
     });
     // An install a reboot interrupted is finished first: apt refuses to go
@@ -218,7 +219,6 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
         Ok(packages::converge(host, &install, &pkg_opts)?.with_value(distro))
     })?;
 
-    let init = Init::detect(host);
     match ty {
         ContainerType::Lxd | ContainerType::Incus => {
             let flavor = if ty == ContainerType::Incus {
@@ -253,10 +253,14 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             readiness(host, report, || lxc::readiness_step(host))?;
         }
         ContainerType::Kvm => {
-            report.run_step("libvirt-daemon", || kvm::daemon_step(host, init))?;
+            report.run_step("libvirt-daemon", || {
+                kvm::daemon_step(host, init, opts.runtime_timeout)
+            })?;
             report.run_step("libvirt-network", || kvm::network_step(host))?;
             report.run_step("libvirt-pool", || kvm::pool_step(host))?;
-            readiness(host, report, || kvm::readiness_step(host))?;
+            // The data-path checks (DHCP, forwarding, firewall, MTU) of the
+            // bridge come after this, from `kvm::NetworkBridge`.
+            readiness(host, report, || kvm::readiness(host).map(|(step, _bridge)| step))?;
         }
     }
     // A signal that arrived during the last step.

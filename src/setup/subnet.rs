@@ -12,18 +12,44 @@ use crate::net::{BridgeAddress, Ipv4Net};
 /// Networks already in use: every IPv4 address's network and every route
 /// other than the default one, from iproute2's JSON (`ip -j`), not its text.
 pub fn used_networks(host: &Host) -> anyhow::Result<Vec<Ipv4Net>> {
-    let addrs = host.query(&CommandLine::new("ip").args(["-j", "-4", "addr", "show"]))?;
+    used_networks_except(host, None)
+}
+
+/// As [`used_networks`], leaving out the addresses and routes of `interface`:
+/// a bridge that already exists must not count as a conflict with itself.
+pub fn used_networks_except(host: &Host, interface: Option<&str>) -> anyhow::Result<Vec<Ipv4Net>> {
+    let addrs = host.query(&addr_show())?;
     let routes = host.query(&CommandLine::new("ip").args(["-j", "-4", "route", "show", "table", "all"]))?;
-    parse_used(&addrs.stdout, &routes.stdout).map_err(|why| {
-        coded(
-            Exit::Os,
-            format!("cannot read the output of `ip -j`: {why}; is iproute2 recent enough for -j?"),
-        )
-    })
+    parse_used_except(&addrs.stdout, &routes.stdout, interface).map_err(|why| unreadable(&why))
+}
+
+fn addr_show() -> CommandLine {
+    CommandLine::new("ip").args(["-j", "-4", "addr", "show"])
+}
+
+fn unreadable(why: &str) -> anyhow::Error {
+    coded(
+        Exit::Os,
+        format!("cannot read the output of `ip -j`: {why}; is iproute2 recent enough for -j?"),
+    )
+}
+
+/// The IPv4 addresses (`address/prefix`) the host has on `interface`.
+pub fn addresses_of(host: &Host, interface: &str) -> anyhow::Result<Vec<String>> {
+    let out = host.query(&addr_show())?;
+    let links: Vec<Link> = parse_json(&out.stdout).map_err(|why| unreadable(&why))?;
+    Ok(links
+        .iter()
+        .filter(|l| l.ifname.as_deref() == Some(interface))
+        .flat_map(|l| &l.addr_info)
+        .filter(|i| i.family.as_deref() == Some("inet"))
+        .filter_map(|i| Some(format!("{}/{}", i.local.as_deref()?, i.prefixlen?)))
+        .collect())
 }
 
 #[derive(Deserialize)]
 struct Link {
+    ifname: Option<String>,
     #[serde(default)]
     addr_info: Vec<AddrInfo>,
 }
@@ -38,13 +64,27 @@ struct AddrInfo {
 #[derive(Deserialize)]
 struct Route {
     dst: Option<String>,
+    dev: Option<String>,
 }
 
 pub fn parse_used(addr_json: &str, route_json: &str) -> Result<Vec<Ipv4Net>, String> {
+    parse_used_except(addr_json, route_json, None)
+}
+
+pub fn parse_used_except(
+    addr_json: &str,
+    route_json: &str,
+    except: Option<&str>,
+) -> Result<Vec<Ipv4Net>, String> {
     let links: Vec<Link> = parse_json(addr_json)?;
     let routes: Vec<Route> = parse_json(route_json)?;
+    let others = |name: &Option<String>| except.is_none() || name.as_deref() != except;
     let mut used = Vec::new();
-    for info in links.iter().flat_map(|l| &l.addr_info) {
+    for info in links
+        .iter()
+        .filter(|l| others(&l.ifname))
+        .flat_map(|l| &l.addr_info)
+    {
         if info.family.as_deref() != Some("inet") {
             continue;
         }
@@ -54,7 +94,11 @@ pub fn parse_used(addr_json: &str, route_json: &str) -> Result<Vec<Ipv4Net>, Str
             used.push(net);
         }
     }
-    for dst in routes.iter().filter_map(|r| r.dst.as_deref()) {
+    for dst in routes
+        .iter()
+        .filter(|r| others(&r.dev))
+        .filter_map(|r| r.dst.as_deref())
+    {
         if dst == "default" {
             continue;
         }
@@ -173,6 +217,20 @@ mod tests {
     fn nothing_to_list_is_an_empty_answer() {
         assert_eq!(parse_used("", "\n").unwrap(), Vec::new());
         assert!(parse_used("1: lo inet 127.0.0.1/8", "").is_err());
+    }
+
+    #[test]
+    fn an_interface_can_be_left_out_of_what_is_used() {
+        let addrs = r#"[{"ifname":"eth0","addr_info":[{"family":"inet","local":"10.147.0.7","prefixlen":24}]},
+            {"ifname":"virbr0","addr_info":[{"family":"inet","local":"192.168.122.1","prefixlen":24}]},
+            {"ifname":"veth-x","addr_info":[{"family":"inet","local":"192.168.123.2","prefixlen":24}]}]"#;
+        let routes = r#"[{"dst":"192.168.122.0/24","dev":"virbr0","prefsrc":"192.168.122.1"},
+            {"type":"local","dst":"192.168.122.1","dev":"virbr0","table":"local"}]"#;
+        let all = parse_used(addrs, routes).unwrap();
+        assert!(all.iter().any(|n| n.to_string() == "192.168.122.0/24"), "{all:?}");
+        let others = parse_used_except(addrs, routes, Some("virbr0")).unwrap();
+        let shown: Vec<String> = others.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.147.0.0/24", "192.168.123.0/24"]);
     }
 
     #[test]

@@ -14,8 +14,15 @@ state.json keys, all optional:
   networks         {"lxdbr0": {config...}}: LXD networks
   pools            ["default"]: LXD storage pools
   profile          {"devices": {...}}: LXD's default profile
-  virsh_net        {"Active": "yes", "Autostart": "yes"}: libvirt's default network
+  virsh_net        {"Active": "yes", "Autostart": "yes", "ip": "192.168.122.1",
+                   "netmask": "255.255.255.0"}: libvirt's default network (ip and
+                   netmask default to libvirt's own); while active, its bridge
+                   virbr0 is up and holds that address in `ip addr`
   virsh_pool       {"State": "running", "Autostart": "yes"}: libvirt's default pool
+
+libvirtd and virtlogd, once started, answer on their sockets under the root
+(run/libvirt/libvirt-sock, run/libvirt/virtlogd-sock): a small listener
+process that lives while the root does.
   stale_lists      true: apt-cache has no candidate until `apt-get update`
   dpkg_locked_until  epoch seconds: apt-get says the dpkg lock is held until then
   fail             a command-line prefix: that command fails with exit 1
@@ -43,8 +50,10 @@ dpkg's journal (var/lib/dpkg/updates/*) into the status file, as dpkg does.
 import json
 import os
 import shlex
+import socket
 import sys
 import time
+import xml.etree.ElementTree as ET
 
 
 def where():
@@ -96,10 +105,50 @@ def set_link(name, up=True):
         f.write("0x1003\n" if up else "0x1002\n")
 
 
+SOCKETS = {"libvirtd": "run/libvirt/libvirt-sock", "virtlogd": "run/libvirt/virtlogd-sock"}
+
+
+def serve_socket(relative):
+    """A daemon's socket that accepts connections, in a process of its own."""
+    path = os.path.join(ROOT, relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.exists(path):
+        os.unlink(path)
+    bound_r, bound_w = os.pipe()
+    if os.fork() != 0:
+        os.close(bound_w)
+        os.read(bound_r, 1)  # back once the socket listens
+        os.close(bound_r)
+        return
+    os.close(bound_r)
+    os.setsid()
+    # Off the tool's pipes: the runner waits for them to close.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    listener.settimeout(0.5)
+    os.write(bound_w, b"x")
+    os.close(bound_w)
+    deadline = time.time() + 600
+    # Gone with the test's root (a temporary directory), at the latest in 10 minutes.
+    while time.time() < deadline and os.path.exists(path):
+        try:
+            conn, _ = listener.accept()
+            conn.close()
+        except OSError:
+            pass
+    os._exit(0)
+
+
 def run_unit(state, unit):
     running = state.setdefault("running", [])
     if unit not in running:
         running.append(unit)
+    if unit in SOCKETS:
+        serve_socket(SOCKETS[unit])
     if unit == "lxc-net":
         set_link("lxcbr0")
     if unit == "libvirtd" and state.get("virsh_net", {}).get("Active") == "yes":
@@ -170,8 +219,10 @@ def install_files(state, package):
         if "\nincus-admin:" not in "\n" + text:
             text += "incus-admin:x:997:\n"
         write_root_file("etc/group", text)
-    elif package == "libvirt-daemon-system":
+    elif package == "libvirt-daemon-system-sysv":
+        # Debian keeps libvirt's init scripts out of libvirt-daemon-system.
         write_root_file("etc/init.d/libvirtd", "#!/bin/sh\n")
+        write_root_file("etc/init.d/virtlogd", "#!/bin/sh\n")
 
 
 def journal_files():
@@ -486,48 +537,126 @@ def usermod(state, args):
         f.write("\n".join(lines) + "\n")
 
 
+NET_UUID = "2a4c7b2e-8d4e-4f50-9a4e-0c1b2d3e4f50"
+NET_MAC = "52:54:00:12:34:56"
+
+
+def net_xml(net):
+    """What libvirt 9.0's `net-dumpxml` prints for the default network."""
+    ip = net.get("ip", "192.168.122.1")
+    mask = net.get("netmask", "255.255.255.0")
+    base = ip.rsplit(".", 1)[0]
+    return (
+        f"<network>\n  <name>default</name>\n  <uuid>{NET_UUID}</uuid>\n"
+        "  <forward mode='nat'>\n    <nat>\n      <port start='1024' end='65535'/>\n    </nat>\n  </forward>\n"
+        f"  <bridge name='virbr0' stp='on' delay='0'/>\n  <mac address='{NET_MAC}'/>\n"
+        f"  <ip address='{ip}' netmask='{mask}'>\n    <dhcp>\n"
+        f"      <range start='{base}.2' end='{base}.254'/>\n    </dhcp>\n  </ip>\n</network>\n"
+    )
+
+
+def prefix_of(mask):
+    return sum(bin(int(part)).count("1") for part in mask.split("."))
+
+
+def virbr0_lines(state):
+    """What `ip -j` shows of virbr0 while the default network is active."""
+    net = state.get("virsh_net")
+    if not net or net["Active"] != "yes":
+        return [], []
+    live = net.get("live") or net
+    ip, prefix = live.get("ip", "192.168.122.1"), prefix_of(live.get("netmask", "255.255.255.0"))
+    base = ip.rsplit(".", 1)[0]
+    return (
+        [{"ifindex": 9, "ifname": "virbr0", "addr_info": [{"family": "inet", "local": ip, "prefixlen": prefix}]}],
+        [
+            {"dst": f"{base}.0/{prefix}", "dev": "virbr0", "protocol": "kernel", "scope": "link", "prefsrc": ip},
+            {"type": "local", "dst": ip, "dev": "virbr0", "table": "local", "protocol": "kernel", "prefsrc": ip},
+        ],
+    )
+
+
+def listed(flags, defined, active, autostart):
+    """Whether `net-list`/`pool-list` with these flags lists the object."""
+    if not defined:
+        return False
+    if "--all" in flags:
+        shown = True
+    elif "--inactive" in flags:
+        shown = not active
+    else:
+        shown = active
+    if "--autostart" in flags:
+        shown = shown and autostart
+    return shown
+
+
 def virsh(state, args):
     assert args[:2] == ["-c", "qemu:///system"], args
     args = args[2:]
     if "libvirtd" not in state.get("running", []):
         fail("error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory")
-    what = args[0]
+    what, rest = args[0], args[1:]
+    net = state.get("virsh_net")
+    pool = state.get("virsh_pool")
     if what == "version":
         print("Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0")
-    elif what == "net-info":
-        net = state.get("virsh_net")
+    elif what == "net-list":
+        assert "--name" in rest, args
+        if listed(rest, net is not None, net and net["Active"] == "yes", net and net["Autostart"] == "yes"):
+            print("default")
+        print()
+    elif what == "net-dumpxml":
         if net is None:
             fail("error: failed to get network 'default'\nerror: Network not found: no network with matching name 'default'")
-        print(f"Name:           default\nActive:         {net['Active']}\nPersistent:     yes\nAutostart:      {net['Autostart']}\nBridge:         virbr0")
+        live = net.get("live") if net["Active"] == "yes" and "--inactive" not in rest else None
+        sys.stdout.write(net_xml(live or net))
     elif what == "net-define":
-        state["virsh_net"] = {"Active": "no", "Autostart": "no"}
+        root = ET.parse(rest[0]).getroot()
+        assert root.findtext("name") == "default", rest
+        uuid = root.findtext("uuid")
+        if net is not None and uuid not in (None, NET_UUID):
+            fail(f"error: operation failed: network 'default' already exists with uuid {NET_UUID}")
+        ip = root.find("ip")
+        defined = {"ip": ip.get("address"), "netmask": ip.get("netmask")}
+        if net is None:
+            net = state["virsh_net"] = {"Active": "no", "Autostart": "no"}
+        net.update(defined)
     elif what == "net-start":
-        state["virsh_net"]["Active"] = "yes"
+        if net["Active"] == "yes":
+            fail("error: Failed to start network default\nerror: Requested operation is not valid: network is already active")
+        net["Active"] = "yes"
+        net["live"] = {"ip": net.get("ip", "192.168.122.1"), "netmask": net.get("netmask", "255.255.255.0")}
         set_link("virbr0")
+    elif what == "net-destroy":
+        net["Active"] = "no"
+        net.pop("live", None)
+        set_link("virbr0", up=False)
     elif what == "net-autostart":
-        state["virsh_net"]["Autostart"] = "yes"
-    elif what == "pool-info":
-        pool = state.get("virsh_pool")
-        if pool is None:
-            fail("error: failed to get pool 'default'\nerror: Storage pool not found: no storage pool with matching name 'default'")
-        print(f"Name:           default\nState:          {pool['State']}\nPersistent:     yes\nAutostart:      {pool['Autostart']}")
+        net["Autostart"] = "yes"
+    elif what == "pool-list":
+        assert "--name" in rest, args
+        if listed(rest, pool is not None, pool and pool["State"] == "running", pool and pool["Autostart"] == "yes"):
+            print("default")
+        print()
     elif what == "pool-define-as":
         state["virsh_pool"] = {"State": "inactive", "Autostart": "no"}
     elif what == "pool-build":
         pass
     elif what == "pool-start":
-        state["virsh_pool"]["State"] = "running"
+        pool["State"] = "running"
     elif what == "pool-autostart":
-        state["virsh_pool"]["Autostart"] = "yes"
+        pool["Autostart"] = "yes"
     else:
         fail("error: the fake virsh does not know " + shlex.join(args))
 
 
 def ip(state, args):
+    addrs, routes = virbr0_lines(state)
     if args == ["-j", "-4", "addr", "show"]:
-        print(json.dumps(state.get("addrs", ADDRS)))
+        print(json.dumps(state.get("addrs", ADDRS) + addrs))
     elif args == ["-j", "-4", "route", "show", "table", "all"]:
-        print(json.dumps(state.get("routes", ROUTES)))
+        print(json.dumps(state.get("routes", ROUTES) + routes))
     else:
         fail("the fake ip does not know " + shlex.join(args))
 

@@ -78,6 +78,9 @@ pub struct FakeHost {
     pub root: TempDir,
     pub state: TempDir,
     bin: TempDir,
+    /// Daemons' sockets that answer (a listening socket connects without
+    /// being accepted, up to its backlog).
+    listening: std::cell::RefCell<Vec<std::os::unix::net::UnixListener>>,
 }
 
 /// A finished run of the tool.
@@ -139,6 +142,7 @@ impl FakeHost {
             root: tempfile::tempdir().unwrap(),
             state: tempfile::tempdir().unwrap(),
             bin: tempfile::tempdir().unwrap(),
+            listening: Default::default(),
         };
         let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/fake-host.py");
         let mode = fs::metadata(&fake).unwrap().permissions().mode();
@@ -191,6 +195,14 @@ impl FakeHost {
     pub fn with_systemd(self) -> FakeHost {
         fs::create_dir_all(self.path("run/systemd/system")).unwrap();
         self
+    }
+
+    /// A daemon that already runs: its socket under the root answers.
+    pub fn answering(&self, socket: &str) {
+        let path = self.path(socket);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        self.listening.borrow_mut().push(listener);
     }
 
     pub fn installed(&self, packages: &[&str]) {
