@@ -394,3 +394,15 @@ fn a_stopped_pool_is_started_and_autostarted_only() {
     );
     assert_eq!(run.status_of("libvirt-network"), "unchanged");
 }
+
+#[test]
+fn a_daemon_it_starts_does_not_inherit_the_callers_descriptors() {
+    // Run under `flock LOCK container-init ...`, libvirtd kept the caller's
+    // lock held for as long as it ran.
+    let Some(host) = kvm_host(DEBIAN_12) else { return };
+    let run = host.run_with_inherited_fd(&["setup", "kvm"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    let inherited = &host.state()["inherited_fds"];
+    assert_eq!(inherited["virtlogd"], json!([]), "{inherited}");
+    assert_eq!(inherited["libvirtd"], json!([]), "{inherited}");
+}

@@ -242,6 +242,7 @@ impl Host {
 
     /// Run a read-only command and hand back whatever it said and its status.
     pub fn query_status(&self, cmd: &CommandLine) -> anyhow::Result<Output> {
+        keep_inherited_descriptors();
         log::debug!("running {cmd}");
         let cannot_run = |e: std::io::Error| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -360,6 +361,27 @@ impl Host {
             ("INCUS_CONF".to_string(), format!("{home_str}/incus")),
         ]))
     }
+}
+
+/// Descriptors this process inherited (a caller's `flock` lock, a pipe of
+/// cloud-init's) are not passed on to what it runs: a daemon started through
+/// `service` would hold them for its whole life, and with them the caller's
+/// lock (seen: libvirtd kept `flock /tmp/ci/e2e.lock` held after the command
+/// under flock had exited).
+fn keep_inherited_descriptors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: close_range(2) with CLOSE_RANGE_CLOEXEC only sets a flag on
+        // descriptors from 3 up; it closes nothing and touches no memory.
+        let done = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+        if done != 0 {
+            // Kernels before 5.11: the descriptors are passed on, as before.
+            log::debug!(
+                "close_range: {}; inherited descriptors stay open in children",
+                std::io::Error::last_os_error()
+            );
+        }
+    });
 }
 
 pub fn command_failed(cmd: &CommandLine, out: &Output) -> anyhow::Error {

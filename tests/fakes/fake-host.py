@@ -144,6 +144,12 @@ def serve_socket(relative):
 
 
 def run_unit(state, unit):
+    # What a daemon started now would inherit besides stdin, stdout and
+    # stderr (the fake's own descriptors are opened close-on-exec).
+    state.setdefault("inherited_fds", {})[unit] = sorted(
+        int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) > 2 and os.path.exists(f"/proc/self/fd/{fd}")
+        and not os.readlink(f"/proc/self/fd/{fd}").startswith("/proc/")
+    )
     running = state.setdefault("running", [])
     if unit not in running:
         running.append(unit)

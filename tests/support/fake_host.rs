@@ -271,8 +271,30 @@ impl FakeHost {
     }
 
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_from(bin(), args, env)
+    }
+
+    /// Run the tool the way `flock FILE container-init ...` does: with a
+    /// descriptor (7, on /dev/null) open that it did not open itself.
+    pub fn run_with_inherited_fd(&self, args: &[&str]) -> Run {
+        let mut wrapper = assert_cmd::Command::new("/bin/sh");
+        wrapper
+            .args(["-c", "exec \"$@\" 7</dev/null", "sh"])
+            .arg(assert_cmd::cargo::cargo_bin("container-init"));
+        for var in [
+            "CONTAINER_INIT_ROOT",
+            "CONTAINER_INIT_CONFIG",
+            "RUST_LOG",
+            "NO_COLOR",
+            "CONTAINER_INIT_TOKEN",
+        ] {
+            wrapper.env_remove(var);
+        }
+        self.run_from(wrapper, args, &[])
+    }
+
+    fn run_from(&self, mut cmd: assert_cmd::Command, args: &[&str], env: &[(&str, &str)]) -> Run {
         let before = self.log().len();
-        let mut cmd = bin();
         cmd.arg("--root")
             .arg(self.root.path())
             .args(args)
