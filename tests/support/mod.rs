@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_host;
+pub mod guest_image;
 pub mod https;
 pub mod proxy;
 pub mod system;
