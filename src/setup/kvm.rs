@@ -157,7 +157,7 @@ fn presence(host: &Host, list: &str, name: &str) -> anyhow::Result<Option<Presen
         let mut args = vec![list];
         args.extend_from_slice(flags);
         args.push("--name");
-        Ok(host.query(&virsh(&args)).map(|out| names(&out).contains(&name))?)
+        host.query(&virsh(&args)).map(|out| names(&out).contains(&name))
     };
     Ok(Some(Presence {
         defined,

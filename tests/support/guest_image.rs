@@ -207,9 +207,7 @@ impl Cpio {
     }
 
     fn pad(&mut self, to: usize) {
-        while self.bytes.len() % to != 0 {
-            self.bytes.push(0);
-        }
+        self.bytes.resize(self.bytes.len().next_multiple_of(to), 0);
     }
 
     fn dir(&mut self, name: &str) {
