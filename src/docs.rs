@@ -189,10 +189,25 @@ the packages, only when missing (apt with DEBIAN_FRONTEND=noninteractive and
 the dpkg lock; Ubuntu's LXD from snap, see LXD SNAP CHANNEL; \fB\-\-no\-install\fR makes a missing package 69);
 the runtime (lxd and incus: daemon, lxdbr0 or incusbr0 on a free private /24 chosen by container\-init,
 NAT from enable\-nat, IPv6 off, MTU, pool default, profile default; lxc: lxc\-net
-and its bridge, the MTU in /etc/lxc/default.conf; kvm: libvirtd, its default
-network and storage pool); and a read\-only readiness probe. Services go through
+and its bridge, the MTU in /etc/lxc/default.conf; kvm: virtlogd and libvirtd,
+libvirt's default network and storage pool); and a read\-only readiness probe. Services go through
 systemd when it runs the host, else through service(8); LXD without systemd is
-started with start\-stop\-daemon. SIGINT and SIGTERM are passed to the running
+started with start\-stop\-daemon. A daemon counts as started when its socket
+answers (libvirt: /run/libvirt/libvirt\-sock and /run/libvirt/virtlogd\-sock),
+waited for at most \fB\-\-runtime\-timeout\fR, then 75.
+.PP
+Without systemd, \fBsetup kvm\fR also installs libvirt\-daemon\-system\-sysv
+(Debian keeps libvirtd's and virtlogd's init scripts there) and starts
+virtlogd before libvirtd: guests cannot start without it. A dry run on a host
+without libvirt plans the install, both starts and the network and pool.
+libvirt's default network stays on libvirt's 192.168.122.0/24 unless the host
+already uses an address or route overlapping it (a host that is itself a
+libvirt guest); it is then defined on the first free private /24, chosen as
+for lxdbr0. An existing default network is moved only when its subnet
+overlaps something else on the host, by replacing its <ip> element alone
+(virsh net\-dumpxml \-\-inactive, net\-destroy, net\-define, net\-start); one that
+fits is left alone. Daemons started by container\-init do not inherit its
+open descriptors (a caller's flock(1) lock stays the caller's). SIGINT and SIGTERM are passed to the running
 command, which is waited for; the exit is then 130 or 143.
 .PP
 Without root, \fBsetup\fR exits 77 at once, with \fB\-\-check\fR and \fB\-\-dry\-run\fR too:

@@ -277,8 +277,9 @@ fn choose_subnet(used: &[Ipv4Net]) -> anyhow::Result<Ipv4Net> {
 
 /// libvirt's `default` network: on a subnet the host does not otherwise use,
 /// defined, started and autostarted. An existing network is edited only in
-/// its `<ip>` element, and only when that overlaps something else.
-pub fn network_step(host: &Host) -> anyhow::Result<Outcome> {
+/// its `<ip>` element, and only when that overlaps something else. Its value
+/// is the network's bridge.
+pub fn network_step(host: &Host) -> anyhow::Result<Outcome<String>> {
     let state = presence(host, "net-list", NETWORK)?.unwrap_or(Presence {
         defined: false,
         active: false,
@@ -348,17 +349,15 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome> {
     }
     let place = format!("{NETWORK} network on {bridge} {gateway}/{}", subnet.prefix());
     if cmds.is_empty() {
-        return Ok(Outcome::new(
-            Status::Unchanged,
-            format!("{place}, active, autostart"),
-        ));
+        return Ok(Outcome::new(Status::Unchanged, format!("{place}, active, autostart")).with_value(bridge));
     }
     plan.extend(host.run_all(&cmds)?);
     Ok(Outcome::new(
         Status::of_change(host.applies()),
         format!("{place}: {}", did.join(", ")),
     )
-    .with_plan(plan))
+    .with_plan(plan)
+    .with_value(bridge))
 }
 
 /// libvirt's `default` storage pool: a directory pool, running, autostarted.

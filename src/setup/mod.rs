@@ -256,11 +256,14 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             report.run_step("libvirt-daemon", || {
                 kvm::daemon_step(host, init, opts.runtime_timeout)
             })?;
-            report.run_step("libvirt-network", || kvm::network_step(host))?;
+            // The seam for the coexistence step and the data-path checks
+            // (DHCP, forwarding, firewall, MTU): this bridge, with NAT, as for
+            // lxdbr0 and lxcbr0.
+            let _bridge = report.run_step("libvirt-network", || kvm::network_step(host))?;
             report.run_step("libvirt-pool", || kvm::pool_step(host))?;
-            // The data-path checks (DHCP, forwarding, firewall, MTU) of the
-            // bridge come after this, from `kvm::NetworkBridge`.
-            readiness(host, report, || kvm::readiness(host).map(|(step, _bridge)| step))?;
+            readiness(host, report, || {
+                kvm::readiness(host).map(|(outcome, _live)| outcome)
+            })?;
         }
     }
     // A signal that arrived during the last step.
