@@ -406,3 +406,34 @@ fn a_daemon_it_starts_does_not_inherit_the_callers_descriptors() {
     assert_eq!(inherited["virtlogd"], json!([]), "{inherited}");
     assert_eq!(inherited["libvirtd"], json!([]), "{inherited}");
 }
+
+#[test]
+fn an_autostart_link_left_by_a_purge_is_replaced_so_the_network_and_pool_can_be_autostarted() {
+    // libvirt was purged and installed again: dpkg does not own the links
+    // virsh made, and libvirt refuses to autostart while they are there.
+    let Some(host) = running_libvirt(serde_json::Value::Null) else {
+        return;
+    };
+    host.update_state(json!({"virsh_pool": null}));
+    for dir in [
+        "etc/libvirt/qemu/networks/autostart",
+        "etc/libvirt/storage/autostart",
+    ] {
+        std::fs::create_dir_all(host.path(dir)).unwrap();
+        std::os::unix::fs::symlink("/etc/libvirt/gone.xml", host.path(&format!("{dir}/default.xml")))
+            .unwrap();
+    }
+    let run = json_run(&host, &["setup", "kvm"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        detail(&run, "libvirt-network"),
+        "default network on virbr0 192.168.122.1/24: defined, started, \
+         stale /etc/libvirt/qemu/networks/autostart/default.xml removed, autostarted"
+    );
+    assert!(
+        detail(&run, "libvirt-pool").contains("stale /etc/libvirt/storage/autostart/default.xml removed"),
+        "{run}"
+    );
+    let again = json_run(&host, &["setup", "kvm"]);
+    assert_eq!(again.json()["changed"], false, "{again}");
+}

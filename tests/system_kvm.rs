@@ -85,6 +85,21 @@ fn purge_libvirt() {
     if Path::new("/usr/bin/virsh").exists() {
         attempt("virsh", &[VIRSH[0], VIRSH[1], "net-destroy", "default"]);
     }
+    // Where libvirtd was stopped first, its networks' dnsmasq still runs
+    // and keeps the gateway address's DNS port.
+    if let Ok(pids) = std::fs::read_dir("/run/libvirt/network") {
+        for pid_file in pids.flatten().map(|e| e.path()) {
+            if pid_file.extension().is_some_and(|e| e == "pid") && !pid_file.ends_with("driver.pid") {
+                let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+                let pid = pid.trim();
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if !pid.is_empty() && String::from_utf8_lossy(&cmdline).contains("/var/lib/libvirt/dnsmasq/")
+                {
+                    attempt("kill", &[pid]);
+                }
+            }
+        }
+    }
     let purge: Vec<String> = installed_packages()
         .into_iter()
         .filter(|p| {

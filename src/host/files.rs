@@ -75,6 +75,21 @@ impl Host {
         fs::metadata(self.path(absolute)).ok().map(|m| m.mode() & 0o7777)
     }
 
+    /// Remove a symbolic link itself (never its target), dangling or not; no
+    /// link there is no change.
+    pub fn remove_symlink(&self, absolute: &str) -> anyhow::Result<FileChange> {
+        let path = self.path(absolute);
+        let Ok(target) = fs::read_link(&path) else {
+            return Ok(FileChange::Unchanged);
+        };
+        let diff = format!("remove symlink {absolute} -> {}\n", target.display());
+        if self.mode == Mode::Apply {
+            log::info!("removing {}", path.display());
+            fs::remove_file(&path).map_err(|e| write_error(&path, e))?;
+        }
+        Ok(FileChange::Changed { diff })
+    }
+
     /// Remove a file; a missing file is no change.
     pub fn remove_file(&self, absolute: &str) -> anyhow::Result<FileChange> {
         let path = self.path(absolute);

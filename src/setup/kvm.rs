@@ -20,6 +20,13 @@ const IMAGES: &str = "/var/lib/libvirt/images";
 const NETWORK: &str = "default";
 const POOL: &str = "default";
 const LIBVIRT_BRIDGE: &str = "virbr0";
+/// libvirt's autostart links. It decides whether an object is autostarted
+/// when it loads the object's config, and refuses `net-autostart` while the
+/// link is there ("Failed to create symlink ...: File exists"): a purge leaves
+/// the link, so a network defined again after a reinstall could never be
+/// autostarted.
+const NETWORK_AUTOSTART_LINK: &str = "/etc/libvirt/qemu/networks/autostart/default.xml";
+const POOL_AUTOSTART_LINK: &str = "/etc/libvirt/storage/autostart/default.xml";
 /// Where the network definition this tool writes goes for `virsh net-define`.
 const NETWORK_XML: &str = "/run/container-init/libvirt-network-default.xml";
 
@@ -344,6 +351,11 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<String>> {
         did.push("started".into());
     }
     if !state.autostart {
+        let stale = host.remove_symlink(NETWORK_AUTOSTART_LINK)?;
+        if stale.is_change() {
+            did.push(format!("stale {NETWORK_AUTOSTART_LINK} removed"));
+        }
+        plan.extend(stale.plan(host));
         cmds.push(virsh(&["net-autostart", NETWORK]));
         did.push("autostarted".into());
     }
@@ -378,7 +390,13 @@ pub fn pool_step(host: &Host) -> anyhow::Result<Outcome> {
         cmds.push(virsh(&["pool-start", POOL]));
         did.push("started".into());
     }
+    let mut plan = Vec::new();
     if !state.autostart {
+        let stale = host.remove_symlink(POOL_AUTOSTART_LINK)?;
+        if stale.is_change() {
+            did.push(format!("stale {POOL_AUTOSTART_LINK} removed"));
+        }
+        plan.extend(stale.plan(host));
         cmds.push(virsh(&["pool-autostart", POOL]));
         did.push("autostarted".into());
     }
@@ -388,7 +406,7 @@ pub fn pool_step(host: &Host) -> anyhow::Result<Outcome> {
             format!("{POOL} pool running, autostart"),
         ));
     }
-    let plan = host.run_all(&cmds)?;
+    plan.extend(host.run_all(&cmds)?);
     Ok(Outcome::new(
         Status::of_change(host.applies()),
         format!("{POOL} pool {}", did.join(", ")),

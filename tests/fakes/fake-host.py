@@ -597,6 +597,19 @@ def listed(flags, defined, active, autostart):
     return shown
 
 
+def autostart_link(state, where, what):
+    """libvirt 9.0 makes the link and refuses when one is already there."""
+    link = os.path.join(ROOT, "etc/libvirt", where, "autostart/default.xml")
+    if os.path.lexists(link):
+        fail(
+            f"error: failed to mark {what} default as autostarted\n"
+            f"error: Failed to create symlink '/etc/libvirt/{where}/autostart/default.xml' to "
+            f"'/etc/libvirt/{where}/default.xml': File exists"
+        )
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    os.symlink(f"/etc/libvirt/{where}/default.xml", link)
+
+
 def virsh(state, args):
     assert args[:2] == ["-c", "qemu:///system"], args
     args = args[2:]
@@ -639,6 +652,7 @@ def virsh(state, args):
         net.pop("live", None)
         set_link("virbr0", up=False)
     elif what == "net-autostart":
+        autostart_link(state, "qemu/networks", "network")
         net["Autostart"] = "yes"
     elif what == "pool-list":
         assert "--name" in rest, args
@@ -652,6 +666,7 @@ def virsh(state, args):
     elif what == "pool-start":
         pool["State"] = "running"
     elif what == "pool-autostart":
+        autostart_link(state, "storage", "pool")
         pool["Autostart"] = "yes"
     else:
         fail("error: the fake virsh does not know " + shlex.join(args))
