@@ -8,18 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The cloud kernel builds virtio-net as a module; these load it, in
-/// dependency order.
-const VIRTIO_NET_MODULES: [&str; 8] = [
-    "virtio",
-    "virtio_ring",
-    "virtio_pci_legacy_dev",
-    "virtio_pci_modern_dev",
-    "virtio_pci",
-    "failover",
-    "net_failover",
-    "virtio_net",
-];
+/// The cloud kernel builds virtio-net as modules: the NIC's driver and the
+/// PCI transport; what they need is read from their `depends=`.
+const VIRTIO_NET_MODULES: [&str; 2] = ["virtio_pci", "virtio_net"];
 
 /// The lines the guest prints, so the test can find them among the kernel's.
 pub const LEASE: &str = "CI-LEASE:";
@@ -43,8 +34,9 @@ fn run(cmd: &mut Command) -> String {
 
 /// Build the kernel and initramfs in `dir`, which QEMU (running as
 /// libvirt-qemu) must be able to read: the caller makes it world-readable.
-/// The guest fetches `url` once it has a lease.
-pub fn build(dir: &Path, url: &str) -> GuestImage {
+/// Once it has a lease, the guest fetches `path` over HTTP from `host`:`port`
+/// and prints the last line of the answer (the body's).
+pub fn build(dir: &Path, probe: (&str, u16, &str)) -> GuestImage {
     let debs = dir.join("debs");
     fs::create_dir_all(&debs).unwrap();
     // The metapackage names the current kernel package in its Depends.
@@ -78,7 +70,9 @@ pub fn build(dir: &Path, url: &str) -> GuestImage {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("config-"))
         .expect("the kernel package has /boot/config-*");
     let config = fs::read_to_string(config).unwrap();
-    let builtin = config.lines().any(|l| l == "CONFIG_VIRTIO_NET=y");
+    let builtin = ["CONFIG_VIRTIO_NET=y", "CONFIG_VIRTIO_PCI=y"]
+        .iter()
+        .all(|option| config.lines().any(|l| l == *option));
 
     let mut archive = Cpio::default();
     for d in ["bin", "proc", "sys", "dev", "lib"] {
@@ -90,12 +84,12 @@ pub fn build(dir: &Path, url: &str) -> GuestImage {
     } else {
         VIRTIO_NET_MODULES.to_vec()
     };
-    for module in &modules {
-        let path = find_module(&unpacked.join("lib/modules"), &format!("{module}.ko"))
-            .unwrap_or_else(|| panic!("{module}.ko is not in the kernel package"));
+    let modules = load_order(&unpacked.join("lib/modules"), &modules);
+    for (module, path) in &modules {
         archive.file(&format!("lib/{module}.ko"), &fs::read(path).unwrap(), 0o644);
     }
-    archive.file("init", init_script(&modules, url).as_bytes(), 0o755);
+    let modules: Vec<&str> = modules.iter().map(|(m, _)| m.as_str()).collect();
+    archive.file("init", init_script(&modules, probe).as_bytes(), 0o755);
     archive.file("udhcpc.sh", UDHCPC_SCRIPT.as_bytes(), 0o755);
 
     let image = GuestImage {
@@ -122,6 +116,39 @@ fn only_file(dir: &Path, prefix: &str) -> PathBuf {
     found.into_iter().next().unwrap()
 }
 
+/// `wanted` and every module they depend on, each after its dependencies,
+/// from the `depends=` of each module's .modinfo (the package has no
+/// modules.dep: depmod makes it on install).
+fn load_order(dir: &Path, wanted: &[&str]) -> Vec<(String, PathBuf)> {
+    fn visit(dir: &Path, module: &str, order: &mut Vec<(String, PathBuf)>) {
+        if order.iter().any(|(m, _)| m == module) {
+            return;
+        }
+        let path = find_module(dir, &format!("{module}.ko"))
+            .unwrap_or_else(|| panic!("{module}.ko is not in the kernel package"));
+        let bytes = fs::read(&path).unwrap();
+        let tag = b"depends=";
+        let depends = bytes
+            .windows(tag.len())
+            .position(|w| w == tag)
+            .map(|at| {
+                let rest = &bytes[at + tag.len()..];
+                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                String::from_utf8_lossy(&rest[..end]).into_owned()
+            })
+            .unwrap_or_default();
+        for dependency in depends.split(',').filter(|d| !d.is_empty()) {
+            visit(dir, dependency, order);
+        }
+        order.push((module.to_string(), path));
+    }
+    let mut order = Vec::new();
+    for module in wanted {
+        visit(dir, module, &mut order);
+    }
+    order
+}
+
 fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
     for entry in fs::read_dir(dir).ok()? {
         let path = entry.ok()?.path();
@@ -136,7 +163,7 @@ fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
     None
 }
 
-fn init_script(modules: &[&str], url: &str) -> String {
+fn init_script(modules: &[&str], (host, port, path): (&str, u16, &str)) -> String {
     format!(
         r#"#!/bin/busybox sh
 bb=/bin/busybox
@@ -148,7 +175,8 @@ $bb ip link set lo up
 $bb ip link set eth0 up
 if $bb udhcpc -i eth0 -s /udhcpc.sh -n -q -t 20 -T 1; then
   echo "{LEASE} $($bb ip -4 -o addr show dev eth0)"
-  echo "{PROBE} $($bb wget -q -T 10 -O - {url} 2>&1)"
+  # nc, not wget: this static busybox's wget crashes with -T.
+  echo "{PROBE} $(printf 'GET {path} HTTP/1.0\r\n\r\n' | $bb nc -w 10 {host} {port} | $bb tail -n 1)"
 else
   echo "{LEASE} none"
 fi
