@@ -183,6 +183,8 @@ pub fn daemon_step(host: &Host, init: Init, wait: Duration) -> anyhow::Result<Ou
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct NetworkXml {
     bridge: Option<BridgeName>,
+    /// `<forward mode='nat'/>` (no mode is NAT too, libvirt's default).
+    nat: bool,
     address: Option<(Ipv4Addr, Ipv4Net)>,
     ip_element: Option<std::ops::Range<usize>>,
 }
@@ -209,6 +211,10 @@ fn parse_network_xml(xml: &str) -> anyhow::Result<NetworkXml> {
                 .map_err(|e| bad_xml(&format!("a bridge name that is refused: {e}")))
         })
         .transpose()?;
+    let nat = net
+        .children()
+        .find(|n| n.has_tag_name("forward"))
+        .is_some_and(|f| f.attribute("mode").is_none_or(|m| m == "nat"));
     let ip = net
         .children()
         .filter(|n| n.has_tag_name("ip"))
@@ -216,6 +222,7 @@ fn parse_network_xml(xml: &str) -> anyhow::Result<NetworkXml> {
     let Some(ip) = ip else {
         return Ok(NetworkXml {
             bridge,
+            nat,
             address: None,
             ip_element: None,
         });
@@ -242,6 +249,7 @@ fn parse_network_xml(xml: &str) -> anyhow::Result<NetworkXml> {
         .map_err(|e| bad_xml(&format!("an <ip> that is not a subnet: {e}")))?;
     Ok(NetworkXml {
         bridge,
+        nat,
         address: Some((address, subnet)),
         ip_element: Some(ip.range()),
     })
@@ -282,11 +290,19 @@ fn choose_subnet(used: &[Ipv4Net]) -> anyhow::Result<Ipv4Net> {
     }
 }
 
+/// The bridge of libvirt's `default` network, as the coexistence step and
+/// the data-path checks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibvirtBridge {
+    pub name: String,
+    pub nat: bool,
+}
+
 /// libvirt's `default` network: on a subnet the host does not otherwise use,
 /// defined, started and autostarted. An existing network is edited only in
 /// its `<ip>` element, and only when that overlaps something else. Its value
 /// is the network's bridge.
-pub fn network_step(host: &Host) -> anyhow::Result<Outcome<String>> {
+pub fn network_step(host: &Host) -> anyhow::Result<Outcome<LibvirtBridge>> {
     let state = presence(host, "net-list", NETWORK)?.unwrap_or(Presence {
         defined: false,
         active: false,
@@ -300,7 +316,7 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<String>> {
         plan.extend(host.write_file(NETWORK_XML, xml.as_bytes(), 0o600)?.plan(host));
         Ok(())
     };
-    let (bridge, gateway, subnet, active) = if !state.defined {
+    let (bridge, nat, gateway, subnet, active) = if !state.defined {
         let used = subnet::used_networks(host)?;
         let subnet = choose_subnet(&used)?;
         write_definition(&network_xml(&subnet), &mut plan)?;
@@ -311,7 +327,7 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<String>> {
             format!("defined off {}, which the host uses", libvirt_subnet())
         });
         let gateway = subnet.nth(1).expect("a /24 has hosts");
-        (LIBVIRT_BRIDGE.to_string(), gateway, subnet, false)
+        (LIBVIRT_BRIDGE.to_string(), true, gateway, subnet, false)
     } else {
         let xml = host
             .query(&virsh(&["net-dumpxml", "--inactive", NETWORK]))?
@@ -341,9 +357,15 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<String>> {
             }
             cmds.push(define.clone());
             did.push(format!("moved off {current}, which the host uses"));
-            (bridge, moved.nth(1).expect("a /24 has hosts"), moved, false)
+            (
+                bridge,
+                parsed.nat,
+                moved.nth(1).expect("a /24 has hosts"),
+                moved,
+                false,
+            )
         } else {
-            (bridge, address, current, state.active)
+            (bridge, parsed.nat, address, current, state.active)
         }
     };
     if !active {
@@ -361,7 +383,10 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<String>> {
     }
     let place = format!("{NETWORK} network on {bridge} {gateway}/{}", subnet.prefix());
     if cmds.is_empty() {
-        return Ok(Outcome::new(Status::Unchanged, format!("{place}, active, autostart")).with_value(bridge));
+        return Ok(
+            Outcome::new(Status::Unchanged, format!("{place}, active, autostart"))
+                .with_value(LibvirtBridge { name: bridge, nat }),
+        );
     }
     plan.extend(host.run_all(&cmds)?);
     Ok(Outcome::new(
@@ -369,7 +394,7 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<String>> {
         format!("{place}: {}", did.join(", ")),
     )
     .with_plan(plan)
-    .with_value(bridge))
+    .with_value(LibvirtBridge { name: bridge, nat }))
 }
 
 /// libvirt's `default` storage pool: a directory pool, running, autostarted.
@@ -502,6 +527,15 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("<forward mode='nat'/>"), "{xml}");
+    }
+
+    #[test]
+    fn nat_is_read_from_the_forward_mode() {
+        assert!(parse_network_xml(DEBIAN_DEFAULT).unwrap().nat);
+        let routed = "<network><forward mode='route'/><bridge name='virbr1'/></network>";
+        assert!(!parse_network_xml(routed).unwrap().nat);
+        let isolated = "<network><bridge name='virbr2'/></network>";
+        assert!(!parse_network_xml(isolated).unwrap().nat);
     }
 
     #[test]

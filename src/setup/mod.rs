@@ -257,8 +257,8 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
                 kvm::daemon_step(host, init, opts.runtime_timeout)
             })?;
             // The seam for the coexistence step and the data-path checks
-            // (DHCP, forwarding, firewall, MTU): this bridge, with NAT, as for
-            // lxdbr0 and lxcbr0.
+            // (DHCP, forwarding, firewall, MTU): this bridge and its NAT, as
+            // for lxdbr0 and lxcbr0.
             let _bridge = report.run_step("libvirt-network", || kvm::network_step(host))?;
             report.run_step("libvirt-pool", || kvm::pool_step(host))?;
             readiness(host, report, || {
