@@ -78,7 +78,10 @@ impl Host {
     /// Remove a symbolic link itself (never its target), dangling or not; no
     /// link there is no change.
     pub fn remove_symlink(&self, absolute: &str) -> anyhow::Result<FileChange> {
-        let path = self.path(absolute);
+        // The directory is resolved under the root; the link itself is not
+        // followed.
+        let (dir, name) = absolute.rsplit_once('/').unwrap_or(("", absolute));
+        let path = self.path(if dir.is_empty() { "/" } else { dir }).join(name);
         let Ok(target) = fs::read_link(&path) else {
             return Ok(FileChange::Unchanged);
         };
