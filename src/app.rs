@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::check;
@@ -23,7 +23,7 @@ use crate::report::{Outcome, Report, Status};
 use crate::settings::{ConfigFile, Overrides, Settings, TOKEN_ENV};
 use crate::setup::{self, SetupOptions};
 use crate::signals;
-use crate::{docs, logging};
+use crate::{docs, logging, progress};
 
 /// What a command hands back to be printed.
 enum Done {
@@ -165,9 +165,31 @@ fn mode(cli: &Cli) -> Mode {
     }
 }
 
+fn no_color(cli: &Cli) -> bool {
+    cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 fn color(cli: &Cli) -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    !cli.no_color && !no_color && std::io::stdout().is_terminal()
+    !no_color(cli) && std::io::stdout().is_terminal()
+}
+
+/// What is shown while the command runs: the step lines in text output; the
+/// live line only for a person at a terminal that can redraw one; otherwise,
+/// unless `-q`, a plain line for a long command.
+fn show(cli: &Cli) -> progress::Show {
+    // These print a document of their own on stdout, not a report.
+    let document = matches!(
+        cli.command,
+        Command::ManagerConfig(_) | Command::Completions { .. } | Command::Man
+    );
+    let text = cli.output == OutputFormat::Text && !document;
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    let live = text && !cli.quiet && !no_color(cli) && !dumb && std::io::stderr().is_terminal();
+    progress::Show {
+        steps: text.then(|| color(cli)),
+        live,
+        long_commands: !cli.quiet && !live,
+    }
 }
 
 pub fn command_name(command: &Command) -> String {
@@ -189,12 +211,14 @@ pub fn command_name(command: &Command) -> String {
 }
 
 fn run(cli: &Cli) -> Exit {
-    let host = Host::new(&cli.root, mode(cli));
+    let show = show(cli);
+    let progress = Arc::new(progress::Progress::new(show));
+    let host = Host::new(&cli.root, mode(cli)).watched_by(progress.clone());
     let command = command_name(&cli.command);
     if cli.output == OutputFormat::Json {
         let _ = JSON_COMMAND.set(command.clone());
     }
-    let mut report = Report::new(command);
+    let mut report = Report::new(command).observed_by(progress.clone());
     let outcome = if !matches!(cli.command, Command::Completions { .. } | Command::Man) && !host.root_is_dir()
     {
         Err(coded(
@@ -212,6 +236,7 @@ fn run(cli: &Cli) -> Exit {
         Ok(done) => (done, None),
         Err(err) => (Done::Report, Some(err)),
     };
+    progress.finish();
     let exit = match &error {
         Some(err) => exit_for(err),
         None if host.mode() == Mode::Check && report.has(Status::WouldChange) => Exit::ChangesPending,
@@ -226,6 +251,8 @@ fn run(cli: &Cli) -> Exit {
             report.finish(exit, message);
             match cli.output {
                 OutputFormat::Json => report.to_json(),
+                // The steps' lines were printed as each step ended.
+                OutputFormat::Text if show.steps.is_some() => report.text_after_steps(),
                 OutputFormat::Text => report.to_text(color(cli)),
             }
             .into_bytes()

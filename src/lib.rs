@@ -19,6 +19,7 @@ pub mod logging;
 pub mod lxc_net;
 pub mod manager_config;
 pub mod net;
+pub mod progress;
 pub mod proxy;
 pub mod report;
 pub mod secret;

@@ -1,5 +1,8 @@
 //! What a command did, step by step, rendered as text or as the JSON
-//! document of the contract. Commands never print; they fill a [`Report`].
+//! document of the contract. Commands never print; they fill a [`Report`],
+//! and whoever prints can watch it fill through a [`StepObserver`].
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -115,6 +118,17 @@ impl<T> Outcome<T> {
     }
 }
 
+/// Hears of each step as it starts and as it is recorded, so that the
+/// printer can show it at once instead of at exit.
+pub trait StepObserver: Send + Sync {
+    fn started(&self, name: &str);
+    fn finished(&self, step: &Step);
+}
+
+/// The column step names are padded to, fixed so that a step's line can be
+/// printed as soon as the step ends: the longest name `setup` records.
+const NAME_WIDTH: usize = "forwarding-persist".len();
+
 /// A value a read-only command shows (`forwarding status`, `lxc-net show`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Fact {
@@ -122,7 +136,7 @@ pub struct Fact {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Serialize)]
 pub struct Report {
     pub command: String,
     pub ok: bool,
@@ -135,6 +149,8 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<crate::check_result::Check>,
     pub error: Option<String>,
+    #[serde(skip)]
+    observer: Option<Arc<dyn StepObserver>>,
 }
 
 impl Report {
@@ -148,10 +164,19 @@ impl Report {
             facts: Vec::new(),
             checks: Vec::new(),
             error: None,
+            observer: None,
         }
     }
 
+    pub fn observed_by(mut self, observer: Arc<dyn StepObserver>) -> Report {
+        self.observer = Some(observer);
+        self
+    }
+
     pub fn push(&mut self, step: Step) {
+        if let Some(observer) = &self.observer {
+            observer.finished(&step);
+        }
         self.steps.push(step);
     }
 
@@ -178,6 +203,9 @@ impl Report {
     ) -> anyhow::Result<T> {
         // A step that never started is not recorded.
         crate::signals::check()?;
+        if let Some(observer) = &self.observer {
+            observer.started(name);
+        }
         match step() {
             Ok(outcome) => {
                 self.push(Step {
@@ -214,30 +242,41 @@ impl Report {
     }
 
     pub fn to_text(&self, color: bool) -> String {
-        let mut out = String::new();
-        let width = self.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
-        for step in &self.steps {
-            let status = format!("{:<12}", step.status.as_str());
-            let status = if color {
-                format!("{}{}\x1b[0m", step.status.ansi(), status)
-            } else {
-                status
-            };
-            let line = format!("{status} {:<width$}  {}", step.name, step.detail);
-            out.push_str(line.trim_end());
-            out.push('\n');
-            for plan in &step.plan {
-                for line in plan.lines() {
-                    out.push_str("    ");
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            }
-        }
-        out.push_str(&crate::check_result::render(&self.checks));
+        let mut out: String = self.steps.iter().map(|s| s.to_text(color)).collect();
+        out.push_str(&self.text_after_steps());
+        out
+    }
+
+    /// What the text output shows below the steps: `check`'s verdicts and
+    /// the facts.
+    pub fn text_after_steps(&self) -> String {
+        let mut out = crate::check_result::render(&self.checks);
         let width = self.facts.iter().map(|f| f.key.len()).max().unwrap_or(0);
         for fact in &self.facts {
             out.push_str(&format!("{:<width$}  {}\n", fact.key, fact.value));
+        }
+        out
+    }
+}
+
+impl Step {
+    /// The step's line, and its plan indented below it.
+    pub fn to_text(&self, color: bool) -> String {
+        let status = format!("{:<12}", self.status.as_str());
+        let status = if color {
+            format!("{}{}\x1b[0m", self.status.ansi(), status)
+        } else {
+            status
+        };
+        let line = format!("{status} {:<NAME_WIDTH$}  {}", self.name, self.detail);
+        let mut out = line.trim_end().to_string();
+        out.push('\n');
+        for plan in &self.plan {
+            for line in plan.lines() {
+                out.push_str("    ");
+                out.push_str(line);
+                out.push('\n');
+            }
         }
         out
     }
@@ -303,6 +342,50 @@ mod tests {
         assert_eq!(r.steps[1].name, "lxd-network");
         assert_eq!(r.steps[1].status, Status::Failed);
         assert_eq!(r.steps[1].detail, "no bridge");
+    }
+
+    #[derive(Default)]
+    struct Heard(std::sync::Mutex<Vec<String>>);
+
+    impl StepObserver for Heard {
+        fn started(&self, name: &str) {
+            self.0.lock().unwrap().push(format!("start {name}"));
+        }
+        fn finished(&self, step: &Step) {
+            self.0.lock().unwrap().push(step.to_text(false));
+        }
+    }
+
+    #[test]
+    fn an_observer_hears_each_step_start_and_end_in_order() {
+        let heard = Arc::new(Heard::default());
+        let mut r = Report::new("setup lxd").observed_by(heard.clone());
+        r.run_step("manager-config", || {
+            Ok(Outcome::new(Status::Unchanged, "built-in"))
+        })
+        .unwrap();
+        r.skip("forwarding", "ip-forwarding is not true");
+        let _ = r.run_step::<()>("packages", || Err(anyhow::anyhow!("no apt")));
+        assert_eq!(
+            *heard.0.lock().unwrap(),
+            [
+                "start manager-config",
+                "unchanged    manager-config      built-in\n",
+                "skipped      forwarding          ip-forwarding is not true\n",
+                "start packages",
+                "failed       packages            no apt\n",
+            ]
+        );
+        // What the observer printed plus what follows the steps is the whole text.
+        let streamed: String = heard
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.starts_with("start "))
+            .cloned()
+            .collect();
+        assert_eq!(streamed + &r.text_after_steps(), r.to_text(false));
     }
 
     #[test]

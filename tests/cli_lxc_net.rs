@@ -33,7 +33,7 @@ fn override_keeps_the_foreign_original_and_writes_ours() {
     let text = stdout_of(&out);
     assert!(text.contains("changed      lxc-net-original"), "{text}");
     assert!(
-        text.contains("changed      lxc-net           br-lab 192.168.77.10/24"),
+        text.contains("changed      lxc-net             br-lab 192.168.77.10/24"),
         "{text}"
     );
     assert_tree(root.path(), "lxc-net-foreign");
@@ -76,7 +76,7 @@ fn restore_puts_the_original_back_byte_for_byte() {
     assert!(stdout_of(&out).contains("restored /etc/default/lxc-net"));
     assert_tree(root.path(), "lxc-net-restore");
     let out = Test::new().root(root.path()).args(["lxc-net", "restore"]).code(0);
-    assert!(stdout_of(&out).contains("unchanged    lxc-net  nothing to restore"));
+    assert!(stdout_of(&out).contains("unchanged    lxc-net             nothing to restore"));
 }
 
 #[test]

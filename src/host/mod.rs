@@ -14,6 +14,7 @@ mod lock;
 pub mod os_release;
 mod root;
 mod runner;
+mod watch;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ pub use files::{FileChange, write_error};
 pub use input::read_named;
 pub use lock::{HeldLock, HostLock, LOCK_PATH, deadline_after};
 pub use runner::{CommandLine, Output, RUNTIME_PATH, Ran, TimeLimit, command_failed, is_not_installed};
+pub use watch::CommandWatcher;
 
 use crate::exit::{Exit, coded};
 
@@ -45,6 +47,7 @@ pub struct Host {
     home: OnceLock<tempfile::TempDir>,
     /// The most a runtime command may take (`--runtime-timeout`).
     runtime_timeout: Duration,
+    watcher: watch::Watcher,
 }
 
 /// The runtime timeout when none is configured.
@@ -57,7 +60,14 @@ impl Host {
             mode,
             home: OnceLock::new(),
             runtime_timeout: DEFAULT_RUNTIME_TIMEOUT,
+            watcher: watch::Watcher::default(),
         }
+    }
+
+    /// Tell `watcher` of every command as it starts and ends.
+    pub fn watched_by(mut self, watcher: std::sync::Arc<dyn CommandWatcher>) -> Host {
+        self.watcher = watch::Watcher(Some(watcher));
+        self
     }
 
     pub fn with_runtime_timeout(mut self, timeout: Duration) -> Host {

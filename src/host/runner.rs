@@ -7,6 +7,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use super::Host;
+use super::watch::Watch;
 use crate::exit::{Exit, coded};
 use crate::signals;
 
@@ -40,6 +41,9 @@ pub struct CommandLine {
     /// Run in the fixed runtime environment rather than the caller's.
     runtime_env: bool,
     limit: Option<TimeLimit>,
+    /// The `-o` option that makes the program report its progress on a
+    /// descriptor (apt's `APT::Status-Fd`); given only while it is shown.
+    status_fd_option: Option<&'static str>,
 }
 
 impl CommandLine {
@@ -50,6 +54,7 @@ impl CommandLine {
             env: Vec::new(),
             runtime_env: false,
             limit: None,
+            status_fd_option: None,
         }
     }
 
@@ -114,8 +119,29 @@ impl CommandLine {
         self
     }
 
+    /// The program reports its progress on the descriptor that `-o
+    /// OPTION=fd` names, when someone watches it.
+    pub fn status_fd(mut self, option: &'static str) -> CommandLine {
+        self.status_fd_option = Some(option);
+        self
+    }
+
     pub fn program(&self) -> &str {
         &self.program
+    }
+
+    pub fn arguments(&self) -> &[String] {
+        &self.args
+    }
+
+    pub(super) fn status_fd_option(&self) -> Option<&'static str> {
+        self.status_fd_option
+    }
+
+    pub(super) fn with_leading_args(&self, leading: impl IntoIterator<Item = String>) -> CommandLine {
+        let mut cmd = self.clone();
+        cmd.args = leading.into_iter().chain(self.args.iter().cloned()).collect();
+        cmd
     }
 
     fn expression(&self, host: &Host) -> anyhow::Result<duct::Expression> {
@@ -258,8 +284,17 @@ impl Host {
             .limit
             .as_ref()
             .map(|l| l.after.unwrap_or(self.runtime_timeout()));
+        let mut watch = Watch::start(&self.watcher, cmd);
+        let expression = match &watch {
+            Some(watch) => watch.command().expression(self),
+            None => cmd.expression(self),
+        }?;
         let started = Instant::now();
-        let handle = cmd.expression(self)?.start().map_err(cannot_run)?;
+        let spawned = expression.start();
+        if let Some(watch) = &mut watch {
+            watch.spawned();
+        }
+        let handle = spawned.map_err(cannot_run)?;
         // Poll rather than block, so that a SIGINT or SIGTERM we caught is
         // passed on to the child, and we still wait for it to finish.
         let mut forwarded = false;
@@ -303,6 +338,7 @@ impl Host {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
+        drop(watch);
         log::debug!("`{cmd}` exited {:?}", out.code);
         signals::check()?;
         Ok(out)

@@ -265,7 +265,10 @@ fn apt(
 }
 
 fn apt_get() -> CommandLine {
-    CommandLine::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive")
+    CommandLine::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        // What it fetched and unpacked, for the live line on a terminal.
+        .status_fd("APT::Status-Fd")
 }
 
 fn planned(ran: Ran) -> Option<String> {

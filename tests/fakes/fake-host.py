@@ -45,6 +45,9 @@ dpkg's journal (var/lib/dpkg/updates/*) into the status file, as dpkg does.
   incus_server_config  the same for Incus (`incus config set`)
   apt_proxy_at_install  written by the fake apt-get install: the tool's apt proxy
                    file as it was when the packages were installed ("" if none)
+
+Environment: FAKE_APT_INSTALL_SECONDS makes `apt-get install` take that long,
+reporting its progress on the APT::Status-Fd descriptor when one is given.
 """
 
 import json
@@ -170,6 +173,10 @@ def apt_get(state, args):
             "E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?",
             100,
         )
+    status_fd = None
+    while args[:1] == ["-o"] and args[1].startswith("APT::Status-Fd="):
+        status_fd = int(args[1].split("=", 1)[1])
+        args = args[2:]
     if args[:1] == ["update"]:
         state["stale_lists"] = False
         with_backports = os.path.exists(os.path.join(ROOT, BACKPORTS_FILE))
@@ -188,6 +195,7 @@ def apt_get(state, args):
         for p in packages:
             if only_in_backports(state, p) and (not state.get("backports_lists") or "-t" not in args):
                 fail(f"E: Unable to locate package {p} (it is in bookworm-backports only)", 100)
+        slow_install(packages, status_fd)
         status = os.path.join(ROOT, "var/lib/dpkg/status")
         os.makedirs(os.path.dirname(status), exist_ok=True)
         with open(status, "a") as f:
@@ -197,6 +205,18 @@ def apt_get(state, args):
             install_files(state, p)
         return
     fail("E: the fake apt-get does not know " + shlex.join(args), 100)
+
+
+def slow_install(packages, status_fd):
+    seconds = float(os.environ.get("FAKE_APT_INSTALL_SECONDS", "0"))
+    if seconds <= 0:
+        return
+    steps = 10
+    for i in range(steps):
+        if status_fd is not None:
+            percent = 100.0 * i / steps
+            os.write(status_fd, f"pmstatus:{packages[0]}:{percent}:Unpacking {packages[0]} (amd64)\n".encode())
+        time.sleep(seconds / steps)
 
 
 def write_root_file(relative, content):

@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use super::bin;
-
 const TOOLS: [&str; 16] = [
     "apt-get",
     "apt-cache",
@@ -271,30 +269,48 @@ impl FakeHost {
     }
 
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        self.run_from(bin(), args, env)
+        self.run_from(self.command(args, env))
     }
 
     /// Run the tool the way `flock FILE container-init ...` does: with a
     /// descriptor (7, on /dev/null) open that it did not open itself.
     pub fn run_with_inherited_fd(&self, args: &[&str]) -> Run {
-        let mut wrapper = assert_cmd::Command::new("/bin/sh");
+        let mut wrapper = std::process::Command::new("/bin/sh");
         wrapper
             .args(["-c", "exec \"$@\" 7</dev/null", "sh"])
             .arg(assert_cmd::cargo::cargo_bin("container-init"));
-        for var in [
-            "CONTAINER_INIT_ROOT",
-            "CONTAINER_INIT_CONFIG",
-            "RUST_LOG",
-            "NO_COLOR",
-            "CONTAINER_INIT_TOKEN",
-        ] {
-            wrapper.env_remove(var);
-        }
-        self.run_from(wrapper, args, &[])
+        self.run_from(self.on_this_host(wrapper, args, &[]))
     }
 
-    fn run_from(&self, mut cmd: assert_cmd::Command, args: &[&str], env: &[(&str, &str)]) -> Run {
+    fn run_from(&self, mut cmd: std::process::Command) -> Run {
         let before = self.log().len();
+        let out = cmd.output().unwrap();
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            commands: self.log().split_off(before),
+        }
+    }
+
+    /// The tool with `--root` on this host and only the fakes on PATH, to
+    /// be run or spawned.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
+        let tool = std::process::Command::new(assert_cmd::cargo::cargo_bin("container-init"));
+        self.on_this_host(tool, args, env)
+    }
+
+    /// `cmd` (the tool, or a wrapper that runs it with the words that
+    /// follow) on this host, in an environment the caller cannot leak into.
+    fn on_this_host(
+        &self,
+        mut cmd: std::process::Command,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Command {
+        for var in super::LEAKY_ENV {
+            cmd.env_remove(var);
+        }
         cmd.arg("--root")
             .arg(self.root.path())
             .args(args)
@@ -304,12 +320,6 @@ impl FakeHost {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().unwrap();
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            commands: self.log().split_off(before),
-        }
+        cmd
     }
 }

@@ -24,27 +24,30 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// What the caller's shell could set that would change a test's run.
+pub const LEAKY_ENV: [&str; 13] = [
+    "CONTAINER_INIT_ROOT",
+    "CONTAINER_INIT_CONFIG",
+    "RUST_LOG",
+    "NO_COLOR",
+    "CONTAINER_INIT_TOKEN",
+    // The controller honours these as curl does; only a test that sets
+    // them gets a proxy.
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+];
+
 /// The binary under test, with an environment that cannot leak in from the
 /// caller's shell.
 pub fn bin() -> Command {
     let mut cmd = Command::cargo_bin("container-init").unwrap();
-    for var in [
-        "CONTAINER_INIT_ROOT",
-        "CONTAINER_INIT_CONFIG",
-        "RUST_LOG",
-        "NO_COLOR",
-        "CONTAINER_INIT_TOKEN",
-        // The controller honours these as curl does; only a test that sets
-        // them gets a proxy.
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "all_proxy",
-    ] {
+    for var in LEAKY_ENV {
         cmd.env_remove(var);
     }
     cmd

@@ -1,0 +1,149 @@
+//! Who hears about the commands the runner starts and ends, so that a long
+//! one can be shown while it runs. The watcher (the progress display, wired
+//! by app.rs) lives outside `host/`; the runner only calls it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::runner::CommandLine;
+
+pub trait CommandWatcher: Send + Sync {
+    fn started(&self, cmd: &CommandLine);
+    /// One line of the running command's own progress report (apt's
+    /// `pmstatus:`/`dlstatus:` lines), for a command that offers one.
+    fn status(&self, line: &str);
+    fn finished(&self, cmd: &CommandLine);
+    /// Whether the watcher shows such lines: only then is the command asked
+    /// for them, so that its command line is otherwise the plain one.
+    fn wants_status(&self) -> bool;
+}
+
+/// The watcher a [`super::Host`] holds, if any.
+#[derive(Clone, Default)]
+pub struct Watcher(pub(super) Option<Arc<dyn CommandWatcher>>);
+
+impl fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Watcher(Some)"
+        } else {
+            "Watcher(None)"
+        })
+    }
+}
+
+/// One running command under watch: the watcher hears of its start when this
+/// is made and of its end when it is dropped, whatever way the run ends.
+pub(super) struct Watch<'a> {
+    watcher: &'a Arc<dyn CommandWatcher>,
+    cmd: &'a CommandLine,
+    status: Option<StatusPipe>,
+}
+
+impl<'a> Watch<'a> {
+    pub(super) fn start(watcher: &'a Watcher, cmd: &'a CommandLine) -> Option<Watch<'a>> {
+        let watcher = watcher.0.as_ref()?;
+        watcher.started(cmd);
+        let status = match cmd.status_fd_option() {
+            Some(_) if watcher.wants_status() => StatusPipe::open()
+                .inspect_err(|e| log::debug!("no status pipe for `{cmd}`: {e}"))
+                .ok(),
+            _ => None,
+        };
+        Some(Watch { watcher, cmd, status })
+    }
+
+    /// The command to spawn: with its status option pointing at our pipe
+    /// when there is one.
+    pub(super) fn command(&self) -> Cow<'a, CommandLine> {
+        match (&self.status, self.cmd.status_fd_option()) {
+            (Some(pipe), Some(option)) => Cow::Owned(
+                self.cmd
+                    .with_leading_args(["-o".to_string(), format!("{option}={}", pipe.child_fd())]),
+            ),
+            _ => Cow::Borrowed(self.cmd),
+        }
+    }
+
+    /// The child has started (or failed to): our copy of the pipe's writing
+    /// end is closed, and its lines are read as they come.
+    pub(super) fn spawned(&mut self) {
+        if let Some(pipe) = &mut self.status {
+            pipe.read_into(Arc::clone(self.watcher));
+        }
+    }
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        if let Some(pipe) = &self.status {
+            pipe.live.store(false, Ordering::SeqCst);
+        }
+        self.watcher.finished(self.cmd);
+    }
+}
+
+/// A pipe whose writing end the child inherits under its own number: the
+/// reading end is close-on-exec, the writing end is not, and is closed here
+/// once the child holds it.
+struct StatusPipe {
+    read: Option<OwnedFd>,
+    write: Option<OwnedFd>,
+    child_fd: i32,
+    /// Cleared when the command ends: a grandchild (a daemon started by a
+    /// package's script) can keep the pipe open long after, and its lines
+    /// are no longer this command's.
+    live: Arc<AtomicBool>,
+}
+
+impl StatusPipe {
+    fn open() -> std::io::Result<StatusPipe> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) writes two descriptors into the array on success.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just made by pipe(2) and are owned here alone.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: fcntl(2) on a descriptor we own.
+        if unsafe { libc::fcntl(fds[0], libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(StatusPipe {
+            read: Some(read),
+            write: Some(write),
+            child_fd: fds[1],
+            live: Arc::new(AtomicBool::new(true)),
+        })
+    }
+
+    fn child_fd(&self) -> i32 {
+        self.child_fd
+    }
+
+    fn read_into(&mut self, watcher: Arc<dyn CommandWatcher>) {
+        self.write = None;
+        let Some(read) = self.read.take() else { return };
+        let live = Arc::clone(&self.live);
+        // Not joined: it ends at end of file, which a lingering grandchild
+        // can put off until the process exits.
+        let spawned = std::thread::Builder::new()
+            .name("status-fd".into())
+            .spawn(move || {
+                for line in BufReader::new(std::fs::File::from(read)).lines() {
+                    let Ok(line) = line else { break };
+                    if !live.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    watcher.status(&line);
+                }
+            });
+        if let Err(e) = spawned {
+            log::debug!("cannot read a command's status: {e}");
+        }
+    }
+}
