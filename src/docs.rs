@@ -146,6 +146,7 @@ pub fn man_page() -> Vec<u8> {
     out.extend_from_slice(commands_section(&cmd).as_bytes());
     out.extend_from_slice(SETUP_SECTION.as_bytes());
     out.extend_from_slice(PROXY_SECTION.as_bytes());
+    out.extend_from_slice(OUTPUT_SECTION.as_bytes());
     out.extend_from_slice(CONTROLLER_SECTION.as_bytes());
     out.extend_from_slice(LIMITS_SECTION.as_bytes());
     out.extend_from_slice(exit_section().as_bytes());
@@ -293,6 +294,24 @@ LC_ALL=C. Files are replaced through an unnamed temporary file, so a kill
 leaves no temporary file behind. \fBforwarding\fR and \fBlxc\-net\fR take the
 host lock when they have something to change, and every command exits 130 or
 143 on SIGINT or SIGTERM.
+"#;
+
+/// What is shown while a command runs, and where.
+const OUTPUT_SECTION: &str = r#".SH OUTPUT
+In text output each step's line is written to stdout, and flushed, as soon as
+the step ends, to a terminal or a pipe alike; the checks and facts follow at
+exit. Step names are padded to a fixed column so that no line waits for the
+later steps. With \fB\-\-output json\fR stdout holds one JSON document, written
+at exit.
+.PP
+While a step runs, and stderr is a terminal, one live line on stderr shows the
+step, the command it is running and how long that has taken, with apt's own
+progress (from APT::Status\-Fd) while apt works; it is replaced by the step's
+line when the step ends, and by nothing when the tool is interrupted. There is
+no live line with \fB\-q\fR, \fB\-\-no\-color\fR or NO_COLOR, \fB\-\-output json\fR, or TERM=dumb.
+Without it, and unless \fB\-q\fR, a command still running after 3 seconds gets one
+plain line on stderr (container\-init: \fISTEP\fR: waiting for `\fICOMMAND\fR'), so that a
+log shows what the tool is waiting for.
 "#;
 
 /// How to point the tool at a controller, with the config file and an example.
