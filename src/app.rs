@@ -69,6 +69,7 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
+        progress::clear_live_line_on_panic();
         let place = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))

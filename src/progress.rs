@@ -55,6 +55,24 @@ pub fn above_live_line(write: impl FnOnce()) {
     }
 }
 
+/// Take the live line off the terminal, if there is one: before the step's
+/// own line is printed, and at exit.
+pub fn clear_live_line() {
+    if let Some(bar) = lock(&BAR).take() {
+        bar.finish_and_clear();
+    }
+}
+
+/// The same from the panic hook, which must not wait: the panicking thread
+/// may be the one holding the line.
+pub fn clear_live_line_on_panic() {
+    if let Ok(mut bar) = BAR.try_lock()
+        && let Some(bar) = bar.take()
+    {
+        bar.finish_and_clear();
+    }
+}
+
 impl Progress {
     pub fn new(show: Show) -> Progress {
         Progress {
@@ -67,13 +85,7 @@ impl Progress {
 
     /// End the live line, whatever state the run ended in.
     pub fn finish(&self) {
-        if let Some(bar) = lock(&BAR).take() {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn step_name(&self) -> String {
-        lock(&self.step).clone().unwrap_or_default()
+        clear_live_line();
     }
 }
 
@@ -116,7 +128,12 @@ impl CommandWatcher for Progress {
             *lock(&self.command) = summary;
         }
         if let Some(announcer) = &self.announcer {
-            announcer.started(format!("{}: waiting for `{cmd}`", self.step_name()));
+            let line = match lock(&self.step).as_deref() {
+                Some(step) => format!("{step}: waiting for `{cmd}`"),
+                // `check` runs commands outside any step.
+                None => format!("waiting for `{cmd}`"),
+            };
+            announcer.started(line);
         }
     }
 
