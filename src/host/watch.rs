@@ -147,3 +147,97 @@ impl StatusPipe {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::host::{Host, Mode};
+
+    #[derive(Default)]
+    struct Heard {
+        wants_status: bool,
+        events: Mutex<Vec<String>>,
+    }
+
+    impl CommandWatcher for Heard {
+        fn started(&self, cmd: &CommandLine) {
+            self.events.lock().unwrap().push(format!("started {cmd}"));
+        }
+        fn status(&self, line: &str) {
+            self.events.lock().unwrap().push(format!("status {line}"));
+        }
+        fn finished(&self, cmd: &CommandLine) {
+            self.events.lock().unwrap().push(format!("finished {cmd}"));
+        }
+        fn wants_status(&self) -> bool {
+            self.wants_status
+        }
+    }
+
+    /// A stand-in for apt-get: its status goes to the descriptor that
+    /// `-o APT::Status-Fd=N` names (through /proc: dash redirects only 0-9),
+    /// and it prints the arguments it got.
+    fn fake_apt(dir: &std::path::Path) -> CommandLine {
+        let path = dir.join("apt-get");
+        std::fs::write(
+            &path,
+            "#!/bin/sh\nif [ \"$1\" = -o ]; then fd=${2#*=}; echo pmstatus:lxd:50:Unpacking lxd >/proc/self/fd/$fd; \
+             sleep 0.3; fi\necho \"$@\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        CommandLine::new(path.to_str().unwrap())
+            .args(["install", "lxd"])
+            .status_fd("APT::Status-Fd")
+    }
+
+    #[test]
+    fn the_watcher_hears_start_status_and_end_when_it_shows_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = fake_apt(dir.path());
+        let heard = Arc::new(Heard {
+            wants_status: true,
+            ..Heard::default()
+        });
+        let host = Host::new("/", Mode::Apply).watched_by(heard.clone());
+        let out = host.query(&cmd).unwrap();
+        assert!(out.stdout.starts_with("-o APT::Status-Fd="), "{}", out.stdout);
+        assert_eq!(
+            *heard.events.lock().unwrap(),
+            [
+                format!("started {cmd}"),
+                "status pmstatus:lxd:50:Unpacking lxd".to_string(),
+                format!("finished {cmd}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_watcher_that_shows_status_the_command_line_is_the_plain_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = fake_apt(dir.path());
+        let heard = Arc::new(Heard::default());
+        let host = Host::new("/", Mode::Apply).watched_by(heard.clone());
+        assert_eq!(host.query(&cmd).unwrap().stdout, "install lxd\n");
+        assert_eq!(
+            *heard.events.lock().unwrap(),
+            [format!("started {cmd}"), format!("finished {cmd}")]
+        );
+        let unwatched = Host::new("/", Mode::Apply);
+        assert_eq!(unwatched.query(&cmd).unwrap().stdout, "install lxd\n");
+    }
+
+    #[test]
+    fn a_failed_start_still_ends_the_watch() {
+        let heard = Arc::new(Heard::default());
+        let host = Host::new("/", Mode::Apply).watched_by(heard.clone());
+        let cmd = CommandLine::new("no-such-program-here").status_fd("APT::Status-Fd");
+        assert!(host.query(&cmd).is_err());
+        assert_eq!(
+            *heard.events.lock().unwrap(),
+            [format!("started {cmd}"), format!("finished {cmd}")]
+        );
+    }
+}
