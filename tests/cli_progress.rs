@@ -179,7 +179,18 @@ fn json_output_stays_one_document_and_long_commands_go_to_stderr() {
 /// The tool under a pseudo-terminal 200 columns wide, through `script`;
 /// its pid is written to `pid` (the shell execs it).
 fn under_a_terminal(host: &FakeHost, args: &[&str], pid: &std::path::Path) -> (Child, Stream) {
-    let tool = host.command(args, &[INSTALL]);
+    under_a_terminal_with(host, args, pid, &[])
+}
+
+fn under_a_terminal_with(
+    host: &FakeHost,
+    args: &[&str],
+    pid: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Child, Stream) {
+    let mut env = env.to_vec();
+    env.push(INSTALL);
+    let tool = host.command(args, &env);
     let words: Vec<String> = std::iter::once(tool.get_program())
         .chain(tool.get_args())
         .map(|w| format!("'{}'", w.to_str().unwrap()))
@@ -190,7 +201,10 @@ fn under_a_terminal(host: &FakeHost, args: &[&str], pid: &std::path::Path) -> (C
         words.join(" ")
     );
     let mut script = Command::new("/usr/bin/script");
-    script.args(["-qfec", &line, "/dev/null"]);
+    script
+        .args(["-qfec", &line, "/dev/null"])
+        .env("TERM", "xterm")
+        .env("SHELL", "/bin/sh");
     for (k, v) in tool.get_envs() {
         match v {
             Some(v) => script.env(k, v),
@@ -198,8 +212,6 @@ fn under_a_terminal(host: &FakeHost, args: &[&str], pid: &std::path::Path) -> (C
         };
     }
     let mut child = script
-        .env("TERM", "xterm")
-        .env("SHELL", "/bin/sh")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -282,4 +294,18 @@ fn no_color_on_a_terminal_gets_plain_lines_only() {
         "{screen:?}"
     );
     assert!(screen.contains("changed      packages"), "{screen:?}");
+}
+
+#[test]
+fn a_dumb_terminal_gets_no_live_line() {
+    let host = FakeHost::new(DEBIAN_12);
+    let pid = host.state.path().join("pid");
+    let (mut child, screen) = under_a_terminal_with(&host, &["setup", "lxd"], &pid, &[("TERM", "dumb")]);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let screen = plain(&screen.rest());
+    assert!(!screen.contains("Unpacking"), "{screen:?}");
+    assert!(
+        screen.contains("container-init: packages: waiting for `"),
+        "{screen:?}"
+    );
 }
