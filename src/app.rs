@@ -333,7 +333,9 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
                 user: args.user.clone(),
             };
             // Every runtime command of this run is bounded by it.
-            let host = &Host::new(host.root(), host.mode()).with_runtime_timeout(settings.runtime_timeout);
+            let host = &Host::new(host.root(), host.mode())
+                .with_runtime_timeout(settings.runtime_timeout)
+                .watched_like(host);
             setup::run(host, &settings, &opts, report)?;
         }
         Command::Check(args) => {

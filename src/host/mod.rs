@@ -70,6 +70,12 @@ impl Host {
         self
     }
 
+    /// Tell whoever watches `other`'s commands of this one's too.
+    pub fn watched_like(mut self, other: &Host) -> Host {
+        self.watcher = other.watcher.clone();
+        self
+    }
+
     pub fn with_runtime_timeout(mut self, timeout: Duration) -> Host {
         self.runtime_timeout = timeout;
         self
