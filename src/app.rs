@@ -388,7 +388,10 @@ fn converge_locked(
     let mut probe = Report::new(report.command.clone());
     let probed = work(&Host::new(host.root(), Mode::Check), &mut probe);
     if probed.is_err() || !probe.has(Status::WouldChange) {
-        report.steps.append(&mut probe.steps);
+        // Through `push`, so that the text output shows them as it does any step.
+        for step in probe.steps {
+            report.push(step);
+        }
         return probed;
     }
     let _held: HeldLock = HostLock::open(host)?.acquire(COMMAND_LOCK_TIMEOUT)?;
