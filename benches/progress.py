@@ -12,6 +12,7 @@ ends) and to /dev/null:
     git worktree add /tmp/baseline main && (cd /tmp/baseline && cargo build --release)
     python3 benches/progress.py /tmp/baseline/target/release/container-init /tmp/ours [ROUNDS]
 """
+import json
 import os
 import statistics
 import subprocess
@@ -21,8 +22,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "..", "tests", "fakes", "fake-host.py")
-TOOLS = ["apt-get", "apt-cache", "snap", "systemctl", "service", "start-stop-daemon", "lxd", "lxc",
-         "lxc-ls", "virsh", "ip"]
+# As tests/support/fake_host.rs installs them.
+TOOLS = ["apt-get", "apt-cache", "apt-config", "snap", "systemctl", "service", "start-stop-daemon", "lxd",
+         "lxc", "incus", "usermod", "lxc-ls", "virsh", "ip", "dpkg-query", "dpkg"]
 
 
 def timed(argv, env, stdout):
@@ -47,6 +49,9 @@ def fake_lxd_host():
     bin_dir = tempfile.mkdtemp(prefix="ci-bench-bin-")
     for tool in TOOLS:
         os.symlink(os.path.abspath(FAKE), os.path.join(bin_dir, tool))
+    # Runtime commands run in a clean environment: the fakes find their state here.
+    with open(os.path.join(bin_dir, "fake-host.json"), "w") as f:
+        json.dump({"state": state, "root": root}, f)
     files = {
         "etc/os-release": 'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
         "proc/cpuinfo": "processor\t: 0\nflags\t\t: fpu\n",
