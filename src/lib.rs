@@ -14,7 +14,7 @@ pub mod docs;
 pub mod exit;
 pub mod forwarding;
 pub mod host;
-mod lazy_pow;
+mod pow;
 pub mod limits;
 pub mod logging;
 pub mod lxc_net;
