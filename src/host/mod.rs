@@ -202,6 +202,17 @@ impl Host {
     pub fn socket_answers(&self, absolute: &str) -> bool {
         std::os::unix::net::UnixStream::connect(self.path(absolute)).is_ok()
     }
+
+    /// The names in a directory; none when it cannot be read.
+    pub fn entries(&self, absolute: &str) -> Vec<String> {
+        std::fs::read_dir(self.path(absolute))
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl Host {

@@ -266,6 +266,16 @@ impl Host {
         }
     }
 
+    /// Like [`Host::query_status`], but `None` when the program is not
+    /// installed: for tools whose absence is an answer (nft, ufw).
+    pub fn query_installed(&self, cmd: &CommandLine) -> anyhow::Result<Option<Output>> {
+        match self.query_status(cmd) {
+            Ok(out) => Ok(Some(out)),
+            Err(err) if is_not_installed(&err) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Run a read-only command and hand back whatever it said and its status.
     pub fn query_status(&self, cmd: &CommandLine) -> anyhow::Result<Output> {
         keep_inherited_descriptors();

@@ -1,0 +1,251 @@
+//! The host's firewalls as they touch one bridge: read every ruleset
+//! (iptables legacy and nft backends, native nft), tell which of a guest's
+//! kinds of traffic something drops, and who owns what drops it.
+
+pub mod docker;
+pub mod firewalld;
+pub mod iptables_save;
+pub mod nft_json;
+pub mod ruleset;
+pub mod ufw;
+
+use std::fmt;
+
+use crate::host::{CommandLine, Host};
+
+use ruleset::{Drop, Hook, Oif, Origin, Packet, Table};
+
+/// The tables iptables-nft keeps in nf_tables under family `ip`.
+const XTABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
+
+/// Every IPv4 table on the host, each from the tool that reads it best:
+/// iptables-nft's own tables through `iptables-nft-save` (their matches are
+/// opaque `xt` expressions to nft), the rest through `nft -j`, and the legacy
+/// backend through `iptables-legacy-save` when its tables are in use.
+pub fn read(host: &Host) -> anyhow::Result<Vec<Table>> {
+    let nft = host.query_installed(&CommandLine::new("nft").args(["-j", "list", "ruleset"]))?;
+    let mut native = match &nft {
+        Some(out) if out.success() => nft_json::parse(&out.stdout),
+        _ => Vec::new(),
+    };
+    let mut tables = Vec::new();
+    let xtables_in_use = native
+        .iter()
+        .any(|t| t.family == "ip" && XTABLES.contains(&t.name.as_str()));
+    if (xtables_in_use || nft.is_none())
+        && let Some(out) = host.query_installed(&CommandLine::new("iptables-nft-save"))?
+        && out.success()
+    {
+        let xt = iptables_save::parse(&out.stdout, Origin::IptablesNft);
+        // iptables-nft-save leaves out (with a comment) a table it cannot read:
+        // nft's view of that one stays.
+        native.retain(|t| !(t.family == "ip" && xt.iter().any(|x| x.name == t.name)));
+        tables.extend(xt);
+    }
+    tables.extend(native);
+    let legacy_in_use = host
+        .read_optional("/proc/net/ip_tables_names")?
+        .is_some_and(|names| !names.iter().all(u8::is_ascii_whitespace));
+    if legacy_in_use
+        && let Some(out) = host.query_installed(&CommandLine::new("iptables-legacy-save"))?
+        && out.success()
+    {
+        tables.extend(iptables_save::parse(&out.stdout, Origin::IptablesLegacy));
+    }
+    Ok(tables)
+}
+
+/// A kind of traffic a guest on the bridge needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Class {
+    /// DHCP requests to the runtime's dnsmasq on the host.
+    Dhcp,
+    /// DNS queries to that dnsmasq.
+    Dns,
+    /// A guest's new connection out through the uplink.
+    GuestsOut,
+    /// The answers coming back.
+    RepliesIn,
+    /// One guest to another on the same bridge, seen by iptables only with
+    /// br_netfilter's bridge-nf-call-iptables=1.
+    GuestToGuest,
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Class::Dhcp => "DHCP requests to the host",
+            Class::Dns => "DNS queries to the host",
+            Class::GuestsOut => "guests' traffic out",
+            Class::RepliesIn => "replies to guests",
+            Class::GuestToGuest => "guest-to-guest traffic",
+        })
+    }
+}
+
+impl Class {
+    pub fn packet<'a>(self, bridge: &'a str, uplink: Option<&'a str>) -> Packet<'a> {
+        let uplink_oif = uplink.map_or(Oif::Unknown, Oif::Name);
+        let input = |proto, dport| Packet {
+            hook: Hook::Input,
+            iif: bridge,
+            oif: Oif::None,
+            proto,
+            dport,
+            ct: "new",
+        };
+        match self {
+            Class::Dhcp => input("udp", 67),
+            Class::Dns => input("udp", 53),
+            Class::GuestsOut => Packet {
+                hook: Hook::Forward,
+                iif: bridge,
+                oif: uplink_oif,
+                proto: "tcp",
+                dport: 80,
+                ct: "new",
+            },
+            Class::RepliesIn => Packet {
+                hook: Hook::Forward,
+                // The uplink, or wherever the answer came in.
+                iif: uplink.unwrap_or(""),
+                oif: Oif::Name(bridge),
+                proto: "tcp",
+                dport: 40000,
+                ct: "established",
+            },
+            Class::GuestToGuest => Packet {
+                hook: Hook::Forward,
+                iif: bridge,
+                oif: Oif::Name(bridge),
+                proto: "tcp",
+                dport: 80,
+                ct: "new",
+            },
+        }
+    }
+
+    /// The kinds to look at: forwarding only matters where NAT routes guests
+    /// out, and guest-to-guest only where br_netfilter shows it to iptables.
+    pub fn all(nat: bool, br_netfilter: bool) -> Vec<Class> {
+        let mut out = vec![Class::Dhcp, Class::Dns];
+        if nat {
+            out.extend([Class::GuestsOut, Class::RepliesIn]);
+        }
+        if br_netfilter {
+            out.push(Class::GuestToGuest);
+        }
+        out
+    }
+}
+
+/// Who owns the rule or policy that drops a guest's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Owner {
+    Docker,
+    Ufw,
+    Firewalld,
+    /// Someone's own rules: reported, never changed.
+    Other,
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Owner::Docker => "Docker",
+            Owner::Ufw => "ufw",
+            Owner::Firewalld => "firewalld",
+            Owner::Other => "a firewall rule",
+        })
+    }
+}
+
+fn owner(tables: &[Table], drop: &Drop) -> Owner {
+    let Some(table) = tables
+        .iter()
+        .find(|t| t.origin == drop.origin && t.family == drop.family && t.name == drop.table)
+    else {
+        return Owner::Other;
+    };
+    let builtin = matches!(drop.chain.as_str(), "INPUT" | "FORWARD");
+    if drop.origin != Origin::Nft
+        && table.chain(docker::USER_CHAIN).is_some()
+        && ((builtin && drop.rule.is_none() && drop.chain == "FORWARD") || drop.chain.starts_with("DOCKER"))
+    {
+        return Owner::Docker;
+    }
+    if drop.origin != Origin::Nft
+        && table.chains.iter().any(|c| c.name.starts_with("ufw-"))
+        && ((builtin && drop.rule.is_none()) || drop.chain.starts_with("ufw-"))
+    {
+        return Owner::Ufw;
+    }
+    if drop.origin == Origin::Nft && drop.table == "firewalld" {
+        return Owner::Firewalld;
+    }
+    Owner::Other
+}
+
+/// One kind of traffic that something drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub class: Class,
+    pub owner: Owner,
+    pub drop: Drop,
+}
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} drops {} ({})", self.owner, self.class, self.drop)
+    }
+}
+
+/// What drops each kind of the bridge's traffic.
+pub fn blocked(tables: &[Table], bridge: &str, uplink: Option<&str>, classes: &[Class]) -> Vec<Blocked> {
+    let mut out = Vec::new();
+    for &class in classes {
+        for drop in ruleset::drops(tables, &class.packet(bridge, uplink)) {
+            out.push(Blocked {
+                class,
+                owner: owner(tables, &drop),
+                drop,
+            });
+        }
+    }
+    out
+}
+
+/// The commands that open `bridge` for `blocked` (all of one owner), and the
+/// same change made to `tables`, so that what is left can be judged before
+/// anything runs (a dry run runs nothing).
+pub fn opening(
+    owner: Owner,
+    bridge: &str,
+    blocked: &[&Blocked],
+    tables: &mut Vec<Table>,
+) -> Vec<CommandLine> {
+    let classes: Vec<Class> = blocked.iter().map(|b| b.class).collect();
+    match owner {
+        Owner::Docker => {
+            let origins: Vec<Origin> = blocked.iter().map(|b| b.drop.origin).collect();
+            docker::open(bridge, &classes, &origins, tables)
+        }
+        Owner::Ufw => ufw::open(bridge, &classes, tables),
+        Owner::Firewalld => firewalld::open(bridge, tables),
+        Owner::Other => Vec::new(),
+    }
+}
+
+/// How to open the bridge by hand, for a message.
+pub fn by_hand(owner: Owner, bridge: &str, blocked: &[&Blocked]) -> String {
+    let mut scratch = Vec::new();
+    let cmds = opening(owner, bridge, blocked, &mut scratch);
+    if cmds.is_empty() {
+        let first = blocked.first().map(|b| b.drop.to_string()).unwrap_or_default();
+        return format!("remove or change {first}, or accept {bridge} before it");
+    }
+    cmds.iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,481 @@
+//! The host's firewall as one model, whichever tool wrote it (iptables-legacy,
+//! iptables-nft, nft), and the one question asked of it: would a packet of
+//! this kind be dropped, and by which rule or policy?
+//!
+//! Only what decides a bridge's traffic is modelled: interfaces, protocol,
+//! destination port and conntrack state. A rule that also matches on
+//! anything else (addresses, marks, sets, rate limits) might or might not
+//! hit a guest's packet; it is left out of the verdict rather than guessed,
+//! so that the tool never "fixes" a host on a guess.
+
+use std::fmt;
+
+/// Which tool's view a table comes from; it decides which binary changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    IptablesLegacy,
+    IptablesNft,
+    Nft,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::IptablesLegacy => "iptables-legacy",
+            Origin::IptablesNft => "iptables-nft",
+            Origin::Nft => "nft",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    Input,
+    Forward,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub origin: Origin,
+    /// `ip`, `inet`, ...; iptables tables are `ip`.
+    pub family: String,
+    pub name: String,
+    pub chains: Vec<Chain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    pub name: String,
+    /// Set for a base chain (iptables' built-in chains, nft's hooked chains).
+    pub hook: Option<Hook>,
+    pub policy_drop: bool,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub matches: Vec<Match>,
+    pub action: Action,
+    /// How the rule reads in its own tool, for messages.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    In,
+    Out,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Match {
+    /// Any of these interface patterns (`br+`, `br*` end in a wildcard).
+    Iface {
+        dir: Direction,
+        patterns: Vec<String>,
+        negate: bool,
+    },
+    Proto {
+        protos: Vec<String>,
+        negate: bool,
+    },
+    DPort {
+        ranges: Vec<(u16, u16)>,
+        negate: bool,
+    },
+    CtState {
+        states: Vec<String>,
+        negate: bool,
+    },
+    /// Something this model does not follow; the rule might match.
+    Unknown(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Accept,
+    Drop,
+    Jump(String),
+    Goto(String),
+    Return,
+    /// Counting, logging, marking: the packet goes on to the next rule.
+    Continue,
+}
+
+/// What the outgoing interface of a packet is known to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oif<'a> {
+    /// Input to the host itself: there is none.
+    None,
+    /// Forwarded, to an interface we cannot name (no default route).
+    Unknown,
+    Name(&'a str),
+}
+
+/// One kind of packet a guest's traffic is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub hook: Hook,
+    pub iif: &'a str,
+    pub oif: Oif<'a>,
+    /// `tcp`, `udp` or `icmp`.
+    pub proto: &'static str,
+    pub dport: u16,
+    /// `new` or `established`.
+    pub ct: &'static str,
+}
+
+/// Where a packet is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drop {
+    pub origin: Origin,
+    pub family: String,
+    pub table: String,
+    pub chain: String,
+    /// The dropping rule, or `None` when it is the base chain's policy.
+    pub rule: Option<String>,
+}
+
+impl fmt::Display for Drop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.rule {
+            Some(rule) => write!(
+                f,
+                "rule `{rule}` in chain {} of table {} {} ({})",
+                self.chain, self.family, self.table, self.origin
+            ),
+            None => write!(
+                f,
+                "policy DROP of chain {} in table {} {} ({})",
+                self.chain, self.family, self.table, self.origin
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tri {
+    Yes,
+    No,
+    Maybe,
+}
+
+fn negated(t: Tri, negate: bool) -> Tri {
+    match (t, negate) {
+        (Tri::Yes, true) => Tri::No,
+        (Tri::No, true) => Tri::Yes,
+        (t, _) => t,
+    }
+}
+
+fn of(b: bool) -> Tri {
+    if b { Tri::Yes } else { Tri::No }
+}
+
+/// An interface name against an iptables (`+`) or nft (`*`) pattern.
+pub fn iface_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('+').or_else(|| pattern.strip_suffix('*')) {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+fn proto_name(p: &str) -> &str {
+    match p {
+        "6" => "tcp",
+        "17" => "udp",
+        "1" => "icmp",
+        other => other,
+    }
+}
+
+impl Match {
+    fn test(&self, p: &Packet) -> Tri {
+        match self {
+            Match::Iface {
+                dir,
+                patterns,
+                negate,
+            } => {
+                let name = match (dir, p.oif) {
+                    (Direction::In, _) => p.iif,
+                    (Direction::Out, Oif::Name(n)) => n,
+                    // iptables refuses -o in INPUT; nft's oifname is empty there.
+                    (Direction::Out, Oif::None) => "",
+                    (Direction::Out, Oif::Unknown) => return Tri::Maybe,
+                };
+                negated(of(patterns.iter().any(|pat| iface_matches(pat, name))), *negate)
+            }
+            Match::Proto { protos, negate } => {
+                if protos.iter().any(|x| matches!(x.as_str(), "all" | "0")) {
+                    return negated(Tri::Yes, *negate);
+                }
+                negated(
+                    of(protos
+                        .iter()
+                        .any(|x| proto_name(&x.to_ascii_lowercase()) == p.proto)),
+                    *negate,
+                )
+            }
+            Match::DPort { ranges, negate } => {
+                if !matches!(p.proto, "tcp" | "udp") {
+                    // A port match implies a protocol with ports.
+                    return Tri::No;
+                }
+                negated(
+                    of(ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&p.dport))),
+                    *negate,
+                )
+            }
+            Match::CtState { states, negate } => {
+                negated(of(states.iter().any(|s| s.eq_ignore_ascii_case(p.ct))), *negate)
+            }
+            Match::Unknown(_) => Tri::Maybe,
+        }
+    }
+}
+
+impl Rule {
+    fn test(&self, p: &Packet) -> Tri {
+        let mut all = Tri::Yes;
+        for m in &self.matches {
+            match m.test(p) {
+                Tri::No => return Tri::No,
+                Tri::Maybe => all = Tri::Maybe,
+                Tri::Yes => {}
+            }
+        }
+        all
+    }
+}
+
+/// How a chain's walk ended.
+enum Flow {
+    Accept,
+    Drop(Option<String>, String),
+    /// Back to the calling chain: a `RETURN`, or the end of the chain.
+    Return,
+}
+
+/// Deep enough for ufw's and firewalld's chains, short of a loop.
+const MAX_DEPTH: usize = 32;
+
+impl Table {
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+
+    pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
+        self.chains.iter_mut().find(|c| c.name == name)
+    }
+
+    fn walk(&self, chain: &Chain, p: &Packet, depth: usize) -> Flow {
+        if depth > MAX_DEPTH {
+            return Flow::Return;
+        }
+        for rule in &chain.rules {
+            if rule.test(p) != Tri::Yes {
+                continue;
+            }
+            match &rule.action {
+                Action::Accept => return Flow::Accept,
+                Action::Drop => return Flow::Drop(Some(rule.text.clone()), chain.name.clone()),
+                Action::Return => return Flow::Return,
+                Action::Continue => {}
+                Action::Jump(target) => {
+                    if let Some(next) = self.chain(target) {
+                        match self.walk(next, p, depth + 1) {
+                            Flow::Return => {}
+                            other => return other,
+                        }
+                    }
+                }
+                Action::Goto(target) => {
+                    return match self.chain(target) {
+                        Some(next) => self.walk(next, p, depth + 1),
+                        None => Flow::Return,
+                    };
+                }
+            }
+        }
+        Flow::Return
+    }
+
+    /// Where this table drops `p`, if it does.
+    pub fn drops(&self, p: &Packet) -> Option<Drop> {
+        for base in self.chains.iter().filter(|c| c.hook == Some(p.hook)) {
+            let (rule, chain) = match self.walk(base, p, 0) {
+                Flow::Accept => continue,
+                Flow::Drop(rule, chain) => (rule, chain),
+                Flow::Return if base.policy_drop => (None, base.name.clone()),
+                Flow::Return => continue,
+            };
+            return Some(Drop {
+                origin: self.origin,
+                family: self.family.clone(),
+                table: self.name.clone(),
+                chain,
+                rule,
+            });
+        }
+        None
+    }
+}
+
+/// Every place that drops `p`. An accept in one table does not save a
+/// packet from another: each base chain on the hook sees it in turn.
+pub fn drops(tables: &[Table], p: &Packet) -> Vec<Drop> {
+    tables
+        .iter()
+        // IPv4 packets only: an `ip6` table never sees them.
+        .filter(|t| matches!(t.family.as_str(), "ip" | "inet"))
+        .filter_map(|t| t.drops(p))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(matches: Vec<Match>, action: Action) -> Rule {
+        Rule {
+            matches,
+            action,
+            text: "r".into(),
+        }
+    }
+
+    fn iface(dir: Direction, name: &str) -> Match {
+        Match::Iface {
+            dir,
+            patterns: vec![name.into()],
+            negate: false,
+        }
+    }
+
+    const OUT: Packet = Packet {
+        hook: Hook::Forward,
+        iif: "lxdbr0",
+        oif: Oif::Name("eth0"),
+        proto: "tcp",
+        dport: 80,
+        ct: "new",
+    };
+
+    fn forward(policy_drop: bool, rules: Vec<Rule>, others: Vec<Chain>) -> Table {
+        let mut chains = vec![Chain {
+            name: "FORWARD".into(),
+            hook: Some(Hook::Forward),
+            policy_drop,
+            rules,
+        }];
+        chains.extend(others);
+        Table {
+            origin: Origin::IptablesNft,
+            family: "ip".into(),
+            name: "filter".into(),
+            chains,
+        }
+    }
+
+    #[test]
+    fn a_drop_policy_drops_unless_a_rule_accepts_first() {
+        let t = forward(true, vec![], vec![]);
+        assert_eq!(t.drops(&OUT).unwrap().rule, None);
+        let t = forward(
+            true,
+            vec![rule(vec![iface(Direction::In, "lxdbr0")], Action::Accept)],
+            vec![],
+        );
+        assert_eq!(t.drops(&OUT), None);
+        let t = forward(
+            true,
+            vec![rule(vec![iface(Direction::In, "docker0")], Action::Accept)],
+            vec![],
+        );
+        assert!(t.drops(&OUT).is_some());
+    }
+
+    #[test]
+    fn jumps_return_and_gotos_leave_the_caller() {
+        let user = Chain {
+            name: "DOCKER-USER".into(),
+            hook: None,
+            policy_drop: false,
+            rules: vec![
+                rule(vec![iface(Direction::Out, "lxdbr0")], Action::Accept),
+                rule(vec![], Action::Return),
+            ],
+        };
+        let t = forward(
+            true,
+            vec![rule(vec![], Action::Jump("DOCKER-USER".into()))],
+            vec![user.clone()],
+        );
+        assert!(
+            t.drops(&OUT).is_some(),
+            "RETURN goes back to FORWARD and its policy"
+        );
+        let back = Packet {
+            iif: "eth0",
+            oif: Oif::Name("lxdbr0"),
+            ct: "established",
+            ..OUT
+        };
+        assert_eq!(t.drops(&back), None);
+        let t = forward(
+            false,
+            vec![rule(vec![], Action::Goto("X".into())), rule(vec![], Action::Drop)],
+            vec![Chain {
+                name: "X".into(),
+                hook: None,
+                policy_drop: false,
+                rules: vec![],
+            }],
+        );
+        assert_eq!(
+            t.drops(&OUT),
+            None,
+            "the end of a goto target ends the base chain"
+        );
+    }
+
+    #[test]
+    fn a_rule_that_only_might_match_is_not_counted() {
+        let t = forward(
+            false,
+            vec![rule(vec![Match::Unknown("-s 10.0.0.0/8".into())], Action::Drop)],
+            vec![],
+        );
+        assert_eq!(t.drops(&OUT), None);
+        let t = forward(
+            false,
+            vec![rule(
+                vec![
+                    iface(Direction::In, "lxd+"),
+                    Match::Proto {
+                        protos: vec!["udp".into()],
+                        negate: true,
+                    },
+                ],
+                Action::Drop,
+            )],
+            vec![],
+        );
+        assert_eq!(t.drops(&OUT).unwrap().rule.as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn a_loop_of_jumps_ends() {
+        let t = forward(
+            true,
+            vec![rule(vec![], Action::Jump("A".into()))],
+            vec![Chain {
+                name: "A".into(),
+                hook: None,
+                policy_drop: false,
+                rules: vec![rule(vec![], Action::Jump("A".into()))],
+            }],
+        );
+        assert!(t.drops(&OUT).is_some());
+    }
+}

@@ -1,0 +1,50 @@
+//! ufw drops what it was not told to allow: DHCP and DNS to the host
+//! (`INPUT`) and, with its default `DEFAULT_FORWARD_POLICY="DROP"`, every
+//! routed packet. Its own commands add the rules, so that `ufw status` shows
+//! them and ufw keeps them across reloads and reboots.
+
+use crate::host::CommandLine;
+
+use super::Class;
+use super::ruleset::{Action, Direction, Match, Rule, Table};
+
+/// The `ufw` command for a kind of traffic, and where ufw puts its rule.
+fn rule_for(class: Class) -> (&'static [&'static str], &'static str, Direction) {
+    match class {
+        Class::Dhcp | Class::Dns => (&["allow", "in", "on"], "ufw-user-input", Direction::In),
+        Class::GuestsOut | Class::GuestToGuest => {
+            (&["route", "allow", "in", "on"], "ufw-user-forward", Direction::In)
+        }
+        Class::RepliesIn => (
+            &["route", "allow", "out", "on"],
+            "ufw-user-forward",
+            Direction::Out,
+        ),
+    }
+}
+
+pub fn open(bridge: &str, classes: &[Class], tables: &mut [Table]) -> Vec<CommandLine> {
+    let mut cmds: Vec<CommandLine> = Vec::new();
+    for &class in classes {
+        let (words, chain, dir) = rule_for(class);
+        let cmd = CommandLine::new("ufw").args(words.iter().copied()).arg(bridge);
+        if cmds.contains(&cmd) {
+            continue;
+        }
+        for table in tables.iter_mut() {
+            if let Some(c) = table.chain_mut(chain) {
+                c.rules.push(Rule {
+                    matches: vec![Match::Iface {
+                        dir,
+                        patterns: vec![bridge.to_string()],
+                        negate: false,
+                    }],
+                    action: Action::Accept,
+                    text: cmd.to_string(),
+                });
+            }
+        }
+        cmds.push(cmd);
+    }
+    cmds
+}

@@ -1,0 +1,432 @@
+//! Readiness is about the data path, not only the daemon: a guest on the
+//! bridge gets an address (the bridge is up with its IPv4 address, a DHCP
+//! and DNS server listens there) and a way out (forwarding where NAT is, no
+//! firewall rule or policy dropping its traffic, an MTU the uplink carries).
+//! Read-only: `setup` runs it last, `check` runs it first, so that both
+//! judge a host by the same facts.
+
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+
+use crate::check::{Check, Verdict};
+use crate::exit::{Exit, coded};
+use crate::host::{CommandLine, Host};
+use crate::net::Ipv4Net;
+use crate::network::firewall::{self, Blocked, Class, Owner};
+use crate::network::mtu;
+
+/// A runtime's bridge, as the data-path checks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bridge {
+    pub name: String,
+    /// Guests reach the outside through NAT on the host.
+    pub nat: bool,
+}
+
+impl Bridge {
+    pub fn new(name: &str, nat: bool) -> Bridge {
+        Bridge {
+            name: name.to_string(),
+            nat,
+        }
+    }
+}
+
+/// When the checks run: before `setup` a missing bridge or forwarding that
+/// the runtime turns on is only a warning; after it, it is a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Preflight,
+    Ready,
+}
+
+#[derive(Debug, Deserialize)]
+struct Link {
+    ifname: String,
+    #[serde(default)]
+    flags: Vec<String>,
+    #[serde(default)]
+    mtu: Option<u32>,
+    #[serde(default)]
+    addr_info: Vec<Addr>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Addr {
+    #[serde(default)]
+    family: String,
+    #[serde(default)]
+    local: String,
+    #[serde(default)]
+    prefixlen: u8,
+}
+
+fn check(name: &'static str, result: Verdict, reason: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        name,
+        result,
+        reason: reason.into(),
+        fix: fix.into(),
+    }
+}
+
+/// The interfaces and their IPv4 addresses, from `ip -j addr show`.
+fn links(host: &Host) -> anyhow::Result<Vec<Link>> {
+    let out = host.query(&CommandLine::new("ip").args(["-j", "addr", "show"]))?;
+    serde_json::from_str(&out.stdout).map_err(|e| {
+        coded(
+            Exit::Os,
+            format!("`ip -j addr show` printed something that is not its JSON: {e}; update iproute2"),
+        )
+    })
+}
+
+fn ipv4(link: &Link) -> Option<(Ipv4Addr, u8)> {
+    link.addr_info
+        .iter()
+        .filter(|a| a.family == "inet")
+        .find_map(|a| Some((a.local.parse().ok()?, a.prefixlen)))
+}
+
+fn network_of(addr: Ipv4Addr, prefix: u8) -> Option<Ipv4Net> {
+    let prefix = prefix.clamp(8, 30);
+    let mask = u32::MAX << (32 - prefix);
+    Ipv4Net::new(Ipv4Addr::from(u32::from(addr) & mask), prefix).ok()
+}
+
+/// UDP sockets bound on this port, to the address or to all addresses
+/// (dnsmasq's DHCP socket is bound to 0.0.0.0:67 even with --bind-interfaces).
+fn udp_listens(table: &str, addr: Ipv4Addr, port: u16) -> bool {
+    table.lines().skip(1).any(|line| {
+        let Some(local) = line.split_whitespace().nth(1) else {
+            return false;
+        };
+        let Some((ip, p)) = local.split_once(':') else {
+            return false;
+        };
+        let (Ok(ip), Ok(p)) = (u32::from_str_radix(ip, 16), u16::from_str_radix(p, 16)) else {
+            return false;
+        };
+        // The kernel prints the address as the machine word it holds.
+        let ip = Ipv4Addr::from(ip.to_ne_bytes());
+        p == port && (ip == addr || ip.is_unspecified())
+    })
+}
+
+fn read_text(host: &Host, path: &str) -> String {
+    host.read_optional(path)
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether bridged traffic between guests passes through iptables.
+pub fn br_netfilter(host: &Host) -> bool {
+    read_text(host, "/proc/sys/net/bridge/bridge-nf-call-iptables").trim() == "1"
+}
+
+/// Every data-path check for `bridge`, one line each.
+pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
+    let name = bridge.name.as_str();
+    let soft = if stage == Stage::Ready {
+        Verdict::Fail
+    } else {
+        Verdict::Warn
+    };
+    let mut out = Vec::new();
+    let links = match links(host) {
+        Ok(links) => links,
+        Err(err) => {
+            out.push(check(
+                "bridge",
+                Verdict::Fail,
+                err.to_string(),
+                "install iproute2",
+            ));
+            return out;
+        }
+    };
+    let uplink = mtu::uplink(host).ok().flatten();
+    let link = links.iter().find(|l| l.ifname == name);
+    let address = link.and_then(ipv4);
+    match (link, address) {
+        (None, _) => out.push(check(
+            "bridge",
+            soft,
+            format!("{name} does not exist"),
+            "run setup; it creates the bridge",
+        )),
+        (Some(l), _) if !l.flags.iter().any(|f| f == "UP") => out.push(check(
+            "bridge",
+            soft,
+            format!("{name} is down"),
+            format!("start the runtime's network, or `ip link set {name} up`"),
+        )),
+        (Some(_), None) => out.push(check(
+            "bridge",
+            soft,
+            format!("{name} is up but has no IPv4 address"),
+            "restart the runtime's network; see its logs",
+        )),
+        (Some(_), Some((ip, prefix))) => {
+            out.push(check(
+                "bridge",
+                Verdict::Pass,
+                format!("{name} is up with {ip}/{prefix}"),
+                "",
+            ));
+            let udp = read_text(host, "/proc/net/udp");
+            let missing: Vec<&str> = [("DHCP", 67), ("DNS", 53)]
+                .into_iter()
+                .filter(|(_, port)| !udp_listens(&udp, ip, *port))
+                .map(|(what, _)| what)
+                .collect();
+            out.push(if missing.is_empty() {
+                check(
+                    "dhcp-dns",
+                    Verdict::Pass,
+                    format!("a DHCP and DNS server (dnsmasq) listens on {ip}"),
+                    "",
+                )
+            } else {
+                check(
+                    "dhcp-dns",
+                    soft,
+                    format!("nothing listens for {} on {ip}", missing.join(" or ")),
+                    "restart the runtime's network so that it starts dnsmasq; see its logs",
+                )
+            });
+            out.push(subnet(
+                &links,
+                name,
+                ip,
+                prefix,
+                &read_text(host, "/proc/net/route"),
+            ));
+        }
+    }
+    if bridge.nat {
+        let on = read_text(host, "/proc/sys/net/ipv4/ip_forward").trim() == "1";
+        out.push(if on {
+            check("forwarding", Verdict::Pass, "net.ipv4.ip_forward=1 for NAT", "")
+        } else {
+            check(
+                "forwarding",
+                soft,
+                format!("net.ipv4.ip_forward=0 while {name} uses NAT: guests cannot get out"),
+                "`container-init forwarding enable`",
+            )
+        });
+    }
+    out.push(firewall_check(host, bridge, uplink.as_deref()));
+    if let Some(l) = link {
+        out.push(mtu_check(host, l, uplink.as_deref()));
+    }
+    out
+}
+
+fn firewall_check(host: &Host, bridge: &Bridge, uplink: Option<&str>) -> Check {
+    let tables = match firewall::read(host) {
+        Ok(t) => t,
+        Err(err) => {
+            return check(
+                "firewall",
+                Verdict::Warn,
+                format!("cannot read the firewall: {err}"),
+                "",
+            );
+        }
+    };
+    let classes = Class::all(bridge.nat, br_netfilter(host));
+    let blocked = firewall::blocked(&tables, &bridge.name, uplink, &classes);
+    if blocked.is_empty() {
+        return check(
+            "firewall",
+            Verdict::Pass,
+            format!("no rule or policy drops {}'s traffic", bridge.name),
+            "",
+        );
+    }
+    let (reason, fix) = describe(&bridge.name, &blocked);
+    check("firewall", Verdict::Fail, reason, fix)
+}
+
+/// What drops the bridge's traffic, grouped by owner, and how to open it.
+pub fn describe(bridge: &str, blocked: &[Blocked]) -> (String, String) {
+    let mut owners: Vec<Owner> = blocked.iter().map(|b| b.owner).collect();
+    owners.sort();
+    owners.dedup();
+    let mut reasons = Vec::new();
+    let mut fixes = Vec::new();
+    for owner in owners {
+        let mine: Vec<&Blocked> = blocked.iter().filter(|b| b.owner == owner).collect();
+        let mut classes: Vec<String> = mine.iter().map(|b| b.class.to_string()).collect();
+        classes.dedup();
+        reasons.push(format!(
+            "{owner} drops {bridge}'s {} ({})",
+            classes.join(", "),
+            mine[0].drop
+        ));
+        fixes.push(firewall::by_hand(owner, bridge, &mine));
+    }
+    let auto = if blocked.iter().all(|b| b.owner != Owner::Other) {
+        "let setup open it (manage-firewall: true), or run "
+    } else {
+        ""
+    };
+    (reasons.join("; "), format!("{auto}{}", fixes.join(", ")))
+}
+
+/// The bridge's network must be its own: an address or route of another
+/// interface in it sends guests' or the host's traffic the wrong way.
+fn subnet(links: &[Link], bridge: &str, ip: Ipv4Addr, prefix: u8, routes: &str) -> Check {
+    let Some(net) = network_of(ip, prefix) else {
+        return check("subnet", Verdict::Pass, format!("{ip}/{prefix}"), "");
+    };
+    let mut clashes = Vec::new();
+    for l in links.iter().filter(|l| l.ifname != bridge) {
+        if let Some((addr, p)) = ipv4(l)
+            && network_of(addr, p).is_some_and(|other| other.overlaps(&net))
+            && !addr.is_loopback()
+        {
+            clashes.push(format!("{} has {addr}/{p}", l.ifname));
+        }
+    }
+    for line in routes.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(iface), Some(dest), Some(mask)) = (f.first(), f.get(1), f.get(7)) else {
+            continue;
+        };
+        let (Ok(dest), Ok(mask)) = (u32::from_str_radix(dest, 16), u32::from_str_radix(mask, 16)) else {
+            continue;
+        };
+        let (dest, mask) = (
+            Ipv4Addr::from(dest.to_ne_bytes()),
+            Ipv4Addr::from(mask.to_ne_bytes()),
+        );
+        let bits = u32::from(mask).count_ones() as u8;
+        if *iface == bridge || bits == 0 {
+            continue;
+        }
+        if network_of(dest, bits).is_some_and(|other| other.overlaps(&net)) {
+            clashes.push(format!("a route to {dest}/{bits} via {iface}"));
+        }
+    }
+    clashes.dedup();
+    if clashes.is_empty() {
+        check(
+            "subnet",
+            Verdict::Pass,
+            format!("{net} is used by {bridge} alone"),
+            "",
+        )
+    } else {
+        check(
+            "subnet",
+            Verdict::Fail,
+            format!("{bridge}'s {net} collides: {}", clashes.join(", ")),
+            "move the bridge to a free subnet (bridge-subnet in the config file, or delete it and run setup again)",
+        )
+    }
+}
+
+fn mtu_check(host: &Host, link: &Link, uplink: Option<&str>) -> Check {
+    let name = &link.ifname;
+    let (Some(bridge_mtu), Some(uplink)) = (link.mtu, uplink) else {
+        return check(
+            "mtu",
+            Verdict::Pass,
+            "no default route: no uplink to compare with",
+            "",
+        );
+    };
+    let Some(uplink_mtu) = mtu::of(host, uplink) else {
+        return check("mtu", Verdict::Warn, format!("cannot read {uplink}'s MTU"), "");
+    };
+    if bridge_mtu <= uplink_mtu {
+        return check(
+            "mtu",
+            Verdict::Pass,
+            format!("{name} MTU {bridge_mtu} <= {uplink} MTU {uplink_mtu}"),
+            "",
+        );
+    }
+    // A bridge without ports reports 1500 and takes its ports' MTU once
+    // guests join: only the guests' NIC MTU matters then.
+    let empty = host.entries(&format!("/sys/class/net/{name}/brif")).is_empty();
+    let verdict = if empty { Verdict::Warn } else { Verdict::Fail };
+    check(
+        "mtu",
+        verdict,
+        format!(
+            "{name} MTU {bridge_mtu} is larger than {uplink}'s {uplink_mtu}: large packets from guests are lost"
+        ),
+        format!("set lxc-default-mtu: {uplink_mtu} in the manager config and run setup again"),
+    )
+}
+
+/// `setup`'s verdict on the checks: the first failure is exit 69 with its
+/// cause and fix; otherwise a one-line summary.
+pub fn verdict(bridge: &str, checks: &[Check]) -> anyhow::Result<String> {
+    if let Some(failed) = checks.iter().find(|c| c.result == Verdict::Fail) {
+        return Err(coded(
+            Exit::Unavailable,
+            format!(
+                "guests on {bridge} would be cut off: {}: {}; fix: {}",
+                failed.name, failed.reason, failed.fix
+            ),
+        ));
+    }
+    let mut parts: Vec<String> = checks
+        .iter()
+        .filter(|c| c.result == Verdict::Pass)
+        .map(|c| c.reason.clone())
+        .collect();
+    parts.extend(
+        checks
+            .iter()
+            .filter(|c| c.result == Verdict::Warn)
+            .map(|c| format!("warning: {}", c.reason)),
+    );
+    Ok(parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dnsmasq_sockets_are_found_in_proc_net_udp() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
+                     1: 0100000A:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0000 0\n\
+                     2: 00000000:0043 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0000 0\n";
+        let ip = Ipv4Addr::new(10, 0, 0, 1);
+        if cfg!(target_endian = "little") {
+            assert!(udp_listens(table, ip, 53));
+            assert!(udp_listens(table, ip, 67));
+            assert!(!udp_listens(table, Ipv4Addr::new(10, 0, 0, 2), 53));
+            assert!(!udp_listens(table, ip, 68));
+        }
+        assert!(!udp_listens("garbage\nx y\n1: zz:zz\n", ip, 53));
+    }
+
+    #[test]
+    fn a_failure_is_69_with_cause_and_fix() {
+        let checks = vec![
+            check("bridge", Verdict::Pass, "lxdbr0 is up with 10.1.2.1/24", ""),
+            check("firewall", Verdict::Fail, "Docker drops it", "run this"),
+        ];
+        let err = verdict("lxdbr0", &checks).unwrap_err();
+        assert_eq!(crate::exit::exit_for(&err), Exit::Unavailable);
+        assert_eq!(
+            err.to_string(),
+            "guests on lxdbr0 would be cut off: firewall: Docker drops it; fix: run this"
+        );
+        assert_eq!(
+            verdict("x", &checks[..1]).unwrap(),
+            "lxdbr0 is up with 10.1.2.1/24"
+        );
+    }
+}
