@@ -352,6 +352,8 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             report
                 .checks
                 .extend(check::lxd_snap(host, container_type, wanted_channel)?);
+            // After the manager config, which a bad value stops before any command.
+            report.checks.extend(check::data_path(host, container_type));
             if let Some(failed) = report.checks.iter().find(|c| c.result == Verdict::Fail) {
                 return Err(coded(
                     Exit::Unavailable,

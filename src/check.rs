@@ -3,7 +3,8 @@
 
 use crate::check_result::{Check, Verdict, check};
 use crate::container_type::ContainerType;
-use crate::host::Host;
+use crate::host::{CommandLine, Host};
+use crate::readiness::{self, Bridge, Stage};
 use crate::host::os_release::OsRelease;
 use crate::setup::distro::{Distro, Install};
 use crate::setup::kvm::Virtualisation;
@@ -43,6 +44,83 @@ pub fn run(host: &Host, ty: ContainerType) -> Vec<Check> {
     };
     out.extend(crate::proxy::agreement::check_line(host, client));
     out
+}
+
+/// The same data-path checks as `setup`'s readiness, before setup: what is
+/// not there yet (setup makes it) warns; what would cut guests off fails.
+pub fn data_path(host: &Host, ty: ContainerType) -> Vec<Check> {
+    let (runtime, bridge) = match ty {
+        ContainerType::Lxd => lxd_runtime(host, crate::setup::lxd_family::LXD),
+        ContainerType::Incus => lxd_runtime(host, crate::setup::lxd_family::INCUS),
+        ContainerType::Lxc => {
+            let answers = host
+                .query_installed(&CommandLine::new("lxc-ls").arg("--version"))
+                .ok()
+                .flatten()
+                .is_some_and(|o| o.success());
+            let runtime = if answers {
+                check("runtime", Verdict::Pass, "the LXC tools answer", "")
+            } else {
+                check(
+                    "runtime",
+                    Verdict::Warn,
+                    "the LXC tools are not installed",
+                    "`container-init setup lxc` installs them",
+                )
+            };
+            let name = crate::setup::lxc::bridge(host).unwrap_or_else(|_| "lxcbr0".into());
+            // lxc-net always masquerades its bridge's network.
+            (runtime, Bridge::new(&name, true))
+        }
+        // libvirt's network is checked by the kvm runtime itself.
+        ContainerType::Kvm => return Vec::new(),
+    };
+    let mut out = vec![runtime];
+    out.extend(readiness::check_bridge(host, &bridge, Stage::Preflight));
+    out
+}
+
+/// Whether LXD (or Incus) answers, and its bridge's NAT setting (on unless
+/// it says off).
+fn lxd_runtime(host: &Host, flavor: crate::setup::lxd_family::Flavor) -> (Check, Bridge) {
+    let bridge = flavor.bridge;
+    let name = flavor.name;
+    let probe = CommandLine::new(flavor.client).args(["query", &format!("/1.0/networks/{bridge}")]);
+    let (runtime, nat) = match host.query_installed(&probe) {
+        Ok(Some(out)) if out.success() => {
+            let config: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+            let nat = config["config"]["ipv4.nat"].as_str() != Some("false");
+            (check("runtime", Verdict::Pass, format!("{name} answers"), ""), nat)
+        }
+        Ok(Some(out)) if out.stderr.to_ascii_lowercase().contains("not found") => (
+            check(
+                "runtime",
+                Verdict::Pass,
+                format!("{name} answers; it has no {bridge} yet"),
+                "",
+            ),
+            true,
+        ),
+        Ok(Some(out)) => (
+            check(
+                "runtime",
+                Verdict::Warn,
+                format!("{name} does not answer: {}", out.tail()),
+                format!("`container-init setup {}` starts it", flavor.steps),
+            ),
+            true,
+        ),
+        Ok(None) | Err(_) => (
+            check(
+                "runtime",
+                Verdict::Warn,
+                format!("{name} is not installed"),
+                format!("`container-init setup {}` installs it", flavor.steps),
+            ),
+            true,
+        ),
+    };
+    (runtime, Bridge::new(bridge, nat))
 }
 
 /// The distribution, and a package of `ty` for its release (Incus has

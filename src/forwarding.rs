@@ -45,6 +45,31 @@ pub fn persisted_file(wanted: Forwarding) -> String {
     out
 }
 
+/// Persist `net.ipv4.ip_forward = 1` alone, keeping whatever our file says
+/// about proxy ARP: NAT needs forwarding from boot on, before Docker starts
+/// and, finding it off, turns it on with the `FORWARD` policy `DROP`.
+pub fn persist_ip_forward(host: &Host) -> anyhow::Result<crate::host::FileChange> {
+    let current = host
+        .read_optional(PERSIST_PATH)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let (forward_key, _) = KEYS[0];
+    if persisted_value(&current, forward_key).as_deref() == Some("1") {
+        return Ok(crate::host::FileChange::Unchanged);
+    }
+    let mut out = String::from(
+        "# Written by container-init (forwarding enable|disable, and setup for NAT); rewritten whole on each change.\n\
+         # Containers on a bridge reach the network through this host.\n",
+    );
+    out.push_str(&format!("{forward_key} = 1\n"));
+    for (key, _) in &KEYS[1..] {
+        if let Some(value) = persisted_value(&current, key) {
+            out.push_str(&format!("{key} = {value}\n"));
+        }
+    }
+    host.write_file(PERSIST_PATH, out.as_bytes(), 0o644)
+}
+
 /// Make the kernel, and unless `persist` is false the sysctl.d file, hold
 /// `wanted`. Reads before it writes: a converged host is left untouched.
 pub fn converge(host: &Host, wanted: Forwarding, persist: bool, report: &mut Report) -> anyhow::Result<()> {

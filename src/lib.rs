@@ -7,6 +7,7 @@ pub mod app;
 pub mod check;
 pub mod check_result;
 pub mod cli;
+pub mod coexistence;
 pub mod config_source;
 pub mod container_type;
 pub mod controller;

@@ -30,6 +30,8 @@ pub struct ConfigFile {
     pub address_allocation: Option<bool>,
     /// The bridge's address instead of the first free /24.
     pub bridge_subnet: Option<String>,
+    /// Open the runtime's bridge in Docker, ufw and firewalld (default true).
+    pub manage_firewall: Option<bool>,
     /// Seconds; `--runtime-timeout` and its environment variable win.
     pub runtime_timeout: Option<u64>,
 }
@@ -140,6 +142,7 @@ pub struct Settings {
     /// is for the step that creates the bridge to refuse (65).
     pub bridge_subnet: Option<BridgeAddress>,
     pub runtime_timeout: Duration,
+    pub manage_firewall: bool,
 }
 
 impl Settings {
@@ -216,6 +219,7 @@ impl Settings {
                 .address_allocation
                 .or(file.address_allocation)
                 .unwrap_or(false),
+            manage_firewall: file.manage_firewall.unwrap_or(true),
         })
     }
 }

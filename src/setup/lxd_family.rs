@@ -346,11 +346,12 @@ fn parse<T: for<'de> Deserialize<'de>>(out: &Output, what: &str) -> anyhow::Resu
     })
 }
 
-/// What the manager config asks of the bridge, besides its address.
-fn wanted_bridge(config: &ManagerConfig) -> BTreeMap<&'static str, String> {
+/// What the manager config asks of the bridge, besides its address. With no
+/// `lxc-default-mtu`, `mtu` is an uplink MTU below 1500, which the bridge follows.
+fn wanted_bridge(config: &ManagerConfig, mtu: Option<u32>) -> BTreeMap<&'static str, String> {
     let mut wanted = BTreeMap::new();
     wanted.insert("ipv4.nat", config.enable_nat.unwrap_or(true).to_string());
-    if let Some(mtu) = config.lxc_default_mtu {
+    if let Some(mtu) = mtu {
         wanted.insert("bridge.mtu", mtu.to_string());
     }
     wanted
@@ -429,7 +430,7 @@ pub fn network_step(
         Some(out) => Some(out),
         None => ask(host, &probe)?,
     };
-    let wanted = wanted_bridge(config);
+    let wanted = wanted_bridge(config, crate::network::mtu::wanted(host, config.lxc_default_mtu)?);
     let out = match out {
         Some(out) if out.success() => out,
         other => {

@@ -14,6 +14,7 @@ pub mod subnet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::coexistence;
 use crate::config_source;
 use crate::container_type::ContainerType;
 use crate::exit::{Exit, coded};
@@ -21,7 +22,9 @@ use crate::forwarding::{self, Forwarding};
 use crate::host::os_release::OsRelease;
 use crate::host::{Host, HostLock, LOCK_PATH, deadline_after};
 use crate::lxc_net::{self, LxcNet, Request};
+use crate::network::mtu;
 use crate::proxy::{self, ProxySettings};
+use crate::readiness::{self, Bridge, Facts, Stage};
 use crate::report::{Outcome, Report, Status};
 use crate::settings::Settings;
 use crate::signals;
@@ -76,6 +79,20 @@ fn readiness(
         return Ok(());
     }
     report.run_step("readiness", probe)
+}
+
+/// The runtime answered; now the guests' data path through `bridge`, over
+/// the facts the coexistence step read when they still hold.
+pub fn data_path(host: &Host, bridge: &Bridge, runtime: Outcome, facts: Option<Facts>) -> anyhow::Result<Outcome> {
+    let checks = match facts {
+        Some(facts) => readiness::check_with(host, bridge, Stage::Ready, &facts),
+        None => readiness::check_bridge(host, bridge, Stage::Ready),
+    };
+    let summary = readiness::verdict(&bridge.name, &checks)?;
+    Ok(Outcome::new(
+        Status::Unchanged,
+        format!("{}; {summary}", runtime.detail),
+    ))
 }
 
 /// apt's proxy file, and snap's proxy where LXD comes from the snap store:
@@ -245,12 +262,29 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
                     admin_group::user_step(host, flavor.admin_group, user)
                 })?;
             }
-            readiness(host, report, || lxd_family::readiness_step(host, runtime))?;
+            let bridge = Bridge::new(flavor.bridge, config.enable_nat.unwrap_or(true));
+            let facts = report.run_step(coexistence::STEP, || {
+                coexistence::step(host, &bridge, settings.manage_firewall)
+            })?;
+            readiness(host, report, || {
+                let answers = lxd_family::readiness_step(host, runtime)?;
+                data_path(host, &bridge, answers, facts)
+            })?;
         }
         ContainerType::Lxc => {
             report.run_step("lxc-net-service", || lxc::lxc_net_step(host, init))?;
-            report.run_step("lxc-mtu", || lxc::mtu_step(host, config.lxc_default_mtu))?;
-            readiness(host, report, || lxc::readiness_step(host))?;
+            report.run_step("lxc-mtu", || {
+                lxc::mtu_step(host, mtu::wanted(host, config.lxc_default_mtu)?)
+            })?;
+            // lxc-net always masquerades its bridge's network.
+            let bridge = Bridge::new(&lxc::bridge(host)?, true);
+            let facts = report.run_step(coexistence::STEP, || {
+                coexistence::step(host, &bridge, settings.manage_firewall)
+            })?;
+            readiness(host, report, || {
+                let answers = lxc::readiness_step(host)?;
+                data_path(host, &bridge, answers, facts)
+            })?;
         }
         ContainerType::Kvm => {
             report.run_step("libvirt-daemon", || {
