@@ -140,7 +140,7 @@ pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
         Ok(links) => links,
         Err(err) => {
             out.push(check(
-                "bridge",
+                "bridge-up",
                 Verdict::Fail,
                 err.to_string(),
                 "install iproute2",
@@ -153,26 +153,26 @@ pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
     let address = link.and_then(ipv4);
     match (link, address) {
         (None, _) => out.push(check(
-            "bridge",
+            "bridge-up",
             soft,
             format!("{name} does not exist"),
             "run setup; it creates the bridge",
         )),
         (Some(l), _) if !l.flags.iter().any(|f| f == "UP") => out.push(check(
-            "bridge",
+            "bridge-up",
             soft,
             format!("{name} is down"),
             format!("start the runtime's network, or `ip link set {name} up`"),
         )),
         (Some(_), None) => out.push(check(
-            "bridge",
+            "bridge-up",
             soft,
             format!("{name} is up but has no IPv4 address"),
             "restart the runtime's network; see its logs",
         )),
         (Some(_), Some((ip, prefix))) => {
             out.push(check(
-                "bridge",
+                "bridge-up",
                 Verdict::Pass,
                 format!("{name} is up with {ip}/{prefix}"),
                 "",

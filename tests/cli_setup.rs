@@ -34,7 +34,8 @@ lxc storage create default dir
 lxc query /1.0/profiles/default
 lxc profile device add default root disk path=/ pool=default
 lxc profile device add default eth0 nic network=lxdbr0 name=eth0
-lxc query /1.0/networks/lxdbr0/state"
+lxc query /1.0/networks/lxdbr0/state
+ip -j addr show"
     );
     assert_eq!(first.commands, lines(&expected), "{first}");
     assert_eq!(
@@ -48,6 +49,7 @@ lxc query /1.0/networks/lxdbr0/state"
             ("lxd-network", "changed"),
             ("lxd-storage", "changed"),
             ("lxd-profile", "changed"),
+            ("coexistence", "unchanged"),
             ("readiness", "unchanged"),
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -70,6 +72,7 @@ lxc query /1.0/networks/lxdbr0/state"
             "lxc query /1.0/storage-pools/default",
             "lxc query /1.0/profiles/default",
             "lxc query /1.0/networks/lxdbr0/state",
+            "ip -j addr show",
         ],
         "a converged run starts at most 5 processes and no installer"
     );
@@ -142,6 +145,7 @@ fn an_existing_bridge_that_differs_is_corrected_and_what_fits_stays() {
             "lxc query /1.0/profiles/default",
             "lxc profile device set default eth0 network=lxdbr0",
             "lxc query /1.0/networks/lxdbr0/state",
+            "ip -j addr show",
         ],
         "{run}"
     );
@@ -421,7 +425,8 @@ fn lxc_writes_forwarding_and_the_lxc_net_override_before_the_package() {
 {APT_INSTALL} lxc dnsmasq-base
 service lxc-net status
 service lxc-net start
-lxc-ls --version"
+lxc-ls --version
+ip -j addr show"
         )),
         "{run}"
     );
@@ -445,7 +450,7 @@ lxc-ls --version"
     let again = host.run_with_env(&again_args, &env);
     assert_eq!(again.code, Some(0), "{again}");
     assert_eq!(again.json()["changed"], false, "{again}");
-    assert_eq!(again.commands, ["lxc-ls --version"], "{again}");
+    assert_eq!(again.commands, ["lxc-ls --version", "ip -j addr show"], "{again}");
 }
 
 #[test]

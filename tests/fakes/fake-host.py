@@ -45,6 +45,17 @@ dpkg's journal (var/lib/dpkg/updates/*) into the status file, as dpkg does.
   incus_server_config  the same for Incus (`incus config set`)
   apt_proxy_at_install  written by the fake apt-get install: the tool's apt proxy
                    file as it was when the packages were installed ("" if none)
+  link_addrs       {"lxdbr0": "10.147.2.1/24"}: IPv4 addresses `ip -j addr show` gives
+                   interfaces under $FAKE_HOST_ROOT/sys/class/net (a runtime
+                   bringing its bridge up sets it, and starts "dnsmasq": its
+                   sockets appear in /proc/net/udp)
+  no_dnsmasq       true: a bridge comes up without its DHCP/DNS server
+  iptables_nft, iptables_legacy
+                   what iptables-nft-save / iptables-legacy-save print; the
+                   iptables-nft/-legacy and ufw fakes change them
+  nft              extra items of `nft -j list ruleset` (a JSON list)
+  firewalld        {"trusted": [...], "permanent_trusted": [...]}: firewalld
+                   runs, with these interfaces in its trusted zone
 
 Environment: FAKE_APT_INSTALL_SECONDS makes `apt-get install` take that long,
 reporting its progress on the APT::Status-Fd descriptor when one is given.
@@ -101,11 +112,47 @@ def fail(message, code=1):
     sys.exit(code)
 
 
-def set_link(name, up=True):
+BRIDGE_ADDRS = {"lxcbr0": "10.0.3.1/24", "virbr0": "192.168.122.1/24"}
+
+
+def set_link(name, up=True, state=None, address=None):
     path = os.path.join(ROOT, "sys/class/net", name)
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "flags"), "w") as f:
         f.write("0x1003\n" if up else "0x1002\n")
+    if state is not None:
+        address = address or BRIDGE_ADDRS.get(name)
+        if address:
+            state.setdefault("link_addrs", {})[name] = address
+        write_udp(state)
+
+
+def hex_ip(ip):
+    """An address as /proc/net/udp prints it on a little-endian machine."""
+    a, b, c, d = (int(x) for x in ip.split("."))
+    return "%02X%02X%02X%02X" % (d, c, b, a)
+
+
+def write_udp(state):
+    """dnsmasq's sockets for every bridge up: DHCP on 0.0.0.0:67, DNS on the
+    bridge's address."""
+    lines = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops"]
+    if not state.get("no_dnsmasq"):
+        sockets = []
+        for name, address in sorted(state.get("link_addrs", {}).items()):
+            if name in ("eth0", "lo"):
+                continue
+            sockets.append((address.split("/")[0], 53))
+        if sockets:
+            sockets.append(("0.0.0.0", 67))
+        for i, (ip, port) in enumerate(sockets):
+            lines.append("%4d: %s:%04X 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 %d 2 0000000000000000 0" % (i, hex_ip(ip), port, 1000 + i))
+    write_root_file("proc/net/udp", "\n".join(lines) + "\n")
+
+
+def set_ip_forward():
+    """LXD and lxc-net turn forwarding on when they bring up a NAT bridge."""
+    write_root_file("proc/sys/net/ipv4/ip_forward", "1\n")
 
 
 SOCKETS = {"libvirtd": "run/libvirt/libvirt-sock", "virtlogd": "run/libvirt/virtlogd-sock"}
@@ -159,9 +206,10 @@ def run_unit(state, unit):
     if unit in SOCKETS:
         serve_socket(SOCKETS[unit])
     if unit == "lxc-net":
-        set_link("lxcbr0")
+        set_link("lxcbr0", state=state)
+        set_ip_forward()
     if unit == "libvirtd" and state.get("virsh_net", {}).get("Active") == "yes":
-        set_link("virbr0")
+        set_link("virbr0", state=state)
 
 
 def apt_get(state, args):
@@ -520,8 +568,10 @@ def lxd_like(state, objects, args, bridge, client):
             fail("Error: not found")
     elif args[:2] == ["network", "create"]:
         networks[args[2]] = key_values(args[3:])
+        bring_up_lxd_network(state, args[2])
     elif args[:2] == ["network", "set"]:
         networks[args[2]].update(key_values(args[3:]))
+        bring_up_lxd_network(state, args[2])
     elif args[:2] == ["network", "unset"]:
         networks[args[2]].pop(args[3], None)
     elif args[:2] == ["config", "set"] and len(args) == 4:
@@ -630,6 +680,15 @@ def autostart_link(state, where, what):
     os.symlink(f"/etc/libvirt/{where}/default.xml", link)
 
 
+def bring_up_lxd_network(state, name):
+    config = state["networks"][name]
+    set_link(name, state=state, address=config.get("ipv4.address"))
+    if "bridge.mtu" in config:
+        write_root_file(f"sys/class/net/{name}/mtu", config["bridge.mtu"] + "\n")
+    if config.get("ipv4.nat") == "true":
+        set_ip_forward()
+
+
 def virsh(state, args):
     assert args[:2] == ["-c", "qemu:///system"], args
     args = args[2:]
@@ -666,7 +725,7 @@ def virsh(state, args):
             fail("error: Failed to start network default\nerror: Requested operation is not valid: network is already active")
         net["Active"] = "yes"
         net["live"] = {"ip": net.get("ip", "192.168.122.1"), "netmask": net.get("netmask", "255.255.255.0")}
-        set_link("virbr0")
+        set_link("virbr0", state=state, address=f'{net["live"]["ip"]}/{prefix_of(net["live"]["netmask"])}')
     elif what == "net-destroy":
         net["Active"] = "no"
         net.pop("live", None)
@@ -692,12 +751,40 @@ def virsh(state, args):
         fail("error: the fake virsh does not know " + shlex.join(args))
 
 
+def ip_json_links(state):
+    """`ip -j addr show` for the interfaces under sys/class/net."""
+    base = os.path.join(ROOT, "sys/class/net")
+    out = [{"ifindex": 1, "ifname": "lo", "flags": ["LOOPBACK", "UP", "LOWER_UP"], "mtu": 65536,
+            "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]}]
+    addrs = dict({"eth0": "10.147.0.5/24"}, **state.get("link_addrs", {}))
+    names = sorted(os.listdir(base)) if os.path.isdir(base) else []
+    for i, name in enumerate(names):
+        d = os.path.join(base, name)
+
+        def read(f, default):
+            try:
+                with open(os.path.join(d, f)) as fh:
+                    return fh.read().strip()
+            except FileNotFoundError:
+                return default
+        flags = int(read("flags", "0x1003"), 16)
+        link = {"ifindex": i + 2, "ifname": name, "flags": ["BROADCAST", "MULTICAST"] + (["UP"] if flags & 1 else []),
+                "mtu": int(read("mtu", "1500")), "addr_info": []}
+        if name in addrs:
+            ip_, prefix = addrs[name].split("/")
+            link["addr_info"].append({"family": "inet", "local": ip_, "prefixlen": int(prefix)})
+        out.append(link)
+    return out
+
+
 def ip(state, args):
     addrs, routes = virbr0_lines(state)
     if args == ["-j", "-4", "addr", "show"]:
         print(json.dumps(state.get("addrs", ADDRS) + addrs))
     elif args == ["-j", "-4", "route", "show", "table", "all"]:
         print(json.dumps(state.get("routes", ROUTES) + routes))
+    elif args == ["-j", "addr", "show"]:
+        print(json.dumps(ip_json_links(state)))
     else:
         fail("the fake ip does not know " + shlex.join(args))
 
@@ -718,6 +805,141 @@ def lxc_ls(state, args):
     print("5.0.2")
 
 
+def iptables_text(state, backend):
+    return state.get("iptables_" + backend, "")
+
+
+def add_rule(text, chain, line, first):
+    """Put `line` into chain `chain` of *filter: first of the chain's rules
+    (-I) or last (-A), as iptables-save would then print it."""
+    lines = text.splitlines()
+    start = lines.index("*filter")
+    end = start + lines[start:].index("COMMIT")
+    mine = [i for i in range(start, end) if lines[i].startswith(f"-A {chain} ")]
+    if first and mine:
+        at = mine[0]
+    elif mine:
+        at = mine[-1] + 1
+    else:
+        at = end
+    lines.insert(at, line)
+    return "\n".join(lines) + "\n"
+
+
+def save_words(args):
+    return " ".join(f'"{a}"' if (" " in a or ":" in a) else a for a in args)
+
+
+def iptables_save(backend):
+    def tool(state, args):
+        sys.stdout.write(iptables_text(state, backend))
+    return tool
+
+
+def iptables(backend):
+    def tool(state, args):
+        if args[0] not in ("-I", "-A"):
+            fail(f"the fake iptables-{backend} does not know " + shlex.join(args))
+        chain = args[1]
+        text = iptables_text(state, backend)
+        if f":{chain} " not in text:
+            fail(f"iptables: No chain/target/match by that name.")
+        state["iptables_" + backend] = add_rule(text, chain, f"-A {chain} " + save_words(args[2:]), args[0] == "-I")
+    return tool
+
+
+def ufw(state, args):
+    backend = state.get("ufw_backend", "nft")
+    text = iptables_text(state, backend)
+    if ":ufw-user-input " not in text:
+        fail("ERROR: ufw is not active (fake)")
+    words = " ".join(args[:-1])
+    name = args[-1]
+    rule = {
+        "allow in on": ("ufw-user-input", f"-i {name}"),
+        "route allow in on": ("ufw-user-forward", f"-i {name}"),
+        "route allow out on": ("ufw-user-forward", f"-o {name}"),
+    }.get(words)
+    if rule is None:
+        fail("ERROR: the fake ufw does not know " + shlex.join(args))
+    chain, match = rule
+    state["iptables_" + backend] = add_rule(text, chain, f"-A {chain} {match} -j ACCEPT", False)
+    print("Rule added")
+
+
+def firewall_cmd(state, args):
+    fw = state.get("firewalld")
+    if fw is None:
+        fail("FirewallD is not running", 252)
+    permanent = "--permanent" in args
+    rest = [a for a in args if a != "--permanent"]
+    if len(rest) != 2 or rest[0] != "--zone=trusted" or not rest[1].startswith("--change-interface="):
+        fail("the fake firewall-cmd does not know " + shlex.join(args))
+    name = rest[1].split("=", 1)[1]
+    key = "permanent_trusted" if permanent else "trusted"
+    if name not in fw.setdefault(key, []):
+        fw[key].append(name)
+    print("success")
+
+
+def nft_item(kind, **fields):
+    return {kind: dict({"family": "inet", "table": "firewalld"}, **fields)}
+
+
+def firewalld_items(fw):
+    """firewalld's nft table, cut down to what decides a bridge's traffic."""
+    def match(key, value):
+        return {"match": {"op": "==", "left": {"meta": {"key": key}}, "right": value}}
+    established = {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}}
+    reject = {"reject": {"type": "icmpx", "expr": "admin-prohibited"}}
+    items = [{"table": {"family": "inet", "name": "firewalld", "handle": 9}}]
+    chains = [
+        ("filter_INPUT", {"type": "filter", "hook": "input", "prio": 10, "policy": "accept"}),
+        ("filter_FORWARD", {"type": "filter", "hook": "forward", "prio": 10, "policy": "accept"}),
+        ("filter_INPUT_ZONES", {}), ("filter_FORWARD_IN_ZONES", {}),
+        ("filter_IN_trusted", {}), ("filter_IN_public", {}), ("filter_FWDI_trusted", {}), ("filter_FWDI_public", {}),
+    ]
+    for name, extra in chains:
+        items.append(nft_item("chain", name=name, handle=len(items), **extra))
+    rules = [
+        ("filter_INPUT", [established, {"accept": None}]),
+        ("filter_INPUT", [match("iifname", "lo"), {"accept": None}]),
+        ("filter_INPUT", [{"jump": {"target": "filter_INPUT_ZONES"}}]),
+        ("filter_INPUT", [reject]),
+        ("filter_FORWARD", [established, {"accept": None}]),
+        ("filter_FORWARD", [{"jump": {"target": "filter_FORWARD_IN_ZONES"}}]),
+        ("filter_FORWARD", [reject]),
+    ]
+    for name in fw.get("trusted", []):
+        rules.append(("filter_INPUT_ZONES", [match("iifname", name), {"goto": {"target": "filter_IN_trusted"}}]))
+        rules.append(("filter_FORWARD_IN_ZONES", [match("iifname", name), {"goto": {"target": "filter_FWDI_trusted"}}]))
+    rules += [
+        ("filter_INPUT_ZONES", [{"goto": {"target": "filter_IN_public"}}]),
+        ("filter_FORWARD_IN_ZONES", [{"goto": {"target": "filter_FWDI_public"}}]),
+        ("filter_IN_trusted", [{"accept": None}]),
+        ("filter_FWDI_trusted", [{"accept": None}]),
+        ("filter_IN_public", [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"accept": None}]),
+        ("filter_IN_public", [reject]),
+    ]
+    for chain, expr in rules:
+        items.append(nft_item("rule", chain=chain, handle=len(items), expr=expr))
+    return items
+
+
+def nft(state, args):
+    if args != ["-j", "list", "ruleset"]:
+        fail("the fake nft does not know " + shlex.join(args))
+    items = [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]
+    # iptables-nft's tables, whose rules nft shows as opaque xt expressions.
+    for line in iptables_text(state, "nft").splitlines():
+        if line.startswith("*"):
+            items.append({"table": {"family": "ip", "name": line[1:], "handle": len(items)}})
+    items += state.get("nft", [])
+    if state.get("firewalld") is not None:
+        items += firewalld_items(state["firewalld"])
+    print(json.dumps({"nftables": items}))
+
+
 TOOLS = {
     "apt-get": apt_get,
     "apt-cache": apt_cache,
@@ -735,6 +957,13 @@ TOOLS = {
     "ip": ip,
     "dpkg-query": dpkg_query,
     "dpkg": dpkg,
+    "nft": nft,
+    "iptables-nft-save": iptables_save("nft"),
+    "iptables-legacy-save": iptables_save("legacy"),
+    "iptables-nft": iptables("nft"),
+    "iptables-legacy": iptables("legacy"),
+    "ufw": ufw,
+    "firewall-cmd": firewall_cmd,
 }
 
 

@@ -26,6 +26,22 @@ const TOOLS: [&str; 16] = [
     "dpkg",
 ];
 
+/// The firewall tools, faked only for hosts that have them (`with_firewall_tools`).
+const FIREWALL_TOOLS: [&str; 7] = [
+    "nft",
+    "iptables-nft-save",
+    "iptables-legacy-save",
+    "iptables-nft",
+    "iptables-legacy",
+    "ufw",
+    "firewall-cmd",
+];
+
+/// The IPv4 routing table of the fake host: a default route through eth0.
+pub const ROUTES: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+                          eth0\t00000000\t0100930A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+                          eth0\t0000930A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+
 pub const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n\
                              VERSION_ID=\"12\"\nID=debian\n";
 pub const DEBIAN_13: &str = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nNAME=\"Debian GNU/Linux\"\n\
@@ -159,6 +175,9 @@ impl FakeHost {
         host.write("proc/cpuinfo", CPU_PLAIN);
         host.write("proc/sys/net/ipv4/ip_forward", "0\n");
         host.write("proc/sys/net/ipv4/conf/all/proxy_arp", "0\n");
+        host.write("proc/net/route", ROUTES);
+        host.write("sys/class/net/eth0/flags", "0x1003\n");
+        host.write("sys/class/net/eth0/mtu", "1500\n");
         host.write(
             "var/lib/dpkg/status",
             "Package: base-files\nStatus: install ok installed\nVersion: 12.4\n",
@@ -187,6 +206,16 @@ impl FakeHost {
         let link = self.bin.path().join(tool);
         fs::remove_file(&link).unwrap();
         std::os::unix::fs::symlink(real, link).unwrap();
+    }
+
+    /// nft, iptables-{nft,legacy}[-save], ufw and firewall-cmd are installed
+    /// (fakes answering from the state's `iptables_nft`, `nft`, `firewalld`...).
+    pub fn with_firewall_tools(self) -> FakeHost {
+        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/fake-host.py");
+        for tool in FIREWALL_TOOLS {
+            std::os::unix::fs::symlink(&fake, self.bin.path().join(tool)).unwrap();
+        }
+        self
     }
 
     /// systemd runs this host (it creates this directory when it boots one).
