@@ -211,6 +211,13 @@ pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
         let on = read_text(host, "/proc/sys/net/ipv4/ip_forward").trim() == "1";
         out.push(if on {
             check("forwarding", Verdict::Pass, "net.ipv4.ip_forward=1 for NAT", "")
+        } else if stage == Stage::Preflight {
+            check(
+                "forwarding",
+                Verdict::Warn,
+                format!("net.ipv4.ip_forward=0; the runtime turns it on when it starts {name} with NAT"),
+                "run setup",
+            )
         } else {
             check(
                 "forwarding",
