@@ -7,7 +7,7 @@
 use crate::exit::{Exit, coded};
 use crate::forwarding;
 use crate::host::Host;
-use crate::network::firewall::{self, Blocked, Class, Owner, docker};
+use crate::network::firewall::{self, Blocked, Class, Owner, Scope, docker};
 use crate::network::mtu;
 use crate::readiness::{self, Bridge};
 use crate::report::{Status, Step};
@@ -26,8 +26,20 @@ pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Resu
     let name = bridge.name.as_str();
     let mut tables = firewall::read(host)?;
     let uplink = mtu::uplink(host)?;
+    // No firewall, nothing to open: and no process to start to ask.
+    let address = if tables.is_empty() {
+        None
+    } else {
+        // In a dry run on a fresh host the bridge does not exist yet.
+        readiness::address_of(host, name)?
+    };
+    let scope = Scope {
+        bridge: name,
+        address,
+        uplink: uplink.as_deref(),
+    };
     let classes = Class::all(bridge.nat, readiness::br_netfilter(host));
-    let mut blocked = firewall::blocked(&tables, name, uplink.as_deref(), &classes);
+    let mut blocked = firewall::blocked(&tables, &scope, &classes);
     if !manage_firewall {
         if blocked.is_empty() {
             return Ok(Step::new(
@@ -66,7 +78,7 @@ pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Resu
         ));
         cmds.extend(opening);
         opened.push(owner);
-        blocked = firewall::blocked(&tables, name, uplink.as_deref(), &classes);
+        blocked = firewall::blocked(&tables, &scope, &classes);
     }
     if !blocked.is_empty() {
         // Before anything runs: a host that stays cut off is left as it was.

@@ -13,7 +13,7 @@ use crate::check::{Check, Verdict};
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host};
 use crate::net::Ipv4Net;
-use crate::network::firewall::{self, Blocked, Class, Owner};
+use crate::network::firewall::{self, Blocked, Class, Owner, Scope};
 use crate::network::mtu;
 
 /// A runtime's bridge, as the data-path checks need it.
@@ -80,6 +80,11 @@ fn links(host: &Host) -> anyhow::Result<Vec<Link>> {
             format!("`ip -j addr show` printed something that is not its JSON: {e}; update iproute2"),
         )
     })
+}
+
+/// The IPv4 address and prefix of one interface, if it has one.
+pub fn address_of(host: &Host, interface: &str) -> anyhow::Result<Option<(Ipv4Addr, u8)>> {
+    Ok(links(host)?.iter().find(|l| l.ifname == interface).and_then(ipv4))
 }
 
 fn ipv4(link: &Link) -> Option<(Ipv4Addr, u8)> {
@@ -227,14 +232,19 @@ pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
             )
         });
     }
-    out.push(firewall_check(host, bridge, uplink.as_deref()));
+    let scope = Scope {
+        bridge: name,
+        address,
+        uplink: uplink.as_deref(),
+    };
+    out.push(firewall_check(host, bridge, &scope));
     if let Some(l) = link {
         out.push(mtu_check(host, l, uplink.as_deref()));
     }
     out
 }
 
-fn firewall_check(host: &Host, bridge: &Bridge, uplink: Option<&str>) -> Check {
+fn firewall_check(host: &Host, bridge: &Bridge, scope: &Scope) -> Check {
     let tables = match firewall::read(host) {
         Ok(t) => t,
         Err(err) => {
@@ -247,7 +257,7 @@ fn firewall_check(host: &Host, bridge: &Bridge, uplink: Option<&str>) -> Check {
         }
     };
     let classes = Class::all(bridge.nat, br_netfilter(host));
-    let blocked = firewall::blocked(&tables, &bridge.name, uplink, &classes);
+    let blocked = firewall::blocked(&tables, scope, &classes);
     if blocked.is_empty() {
         return check(
             "firewall",

@@ -1,7 +1,7 @@
 //! `iptables-save` output (legacy or nft backend) into the ruleset model.
 //! Any input is taken: what cannot be read becomes a match that might hold.
 
-use super::ruleset::{Action, Chain, Direction, Hook, Match, Origin, Rule, Table};
+use super::ruleset::{Action, Chain, Cidr, Direction, Hook, Match, Origin, Rule, Table};
 
 /// Split a rule line as iptables-save quotes it: words, `"..."` with `\"`.
 fn words(line: &str) -> Vec<String> {
@@ -112,11 +112,14 @@ fn parse_rule(args: &[String], text: String) -> Rule {
                 states: list(&value(i)),
                 negate,
             }),
-            "-s" | "--source" | "-d" | "--destination" => {
-                if value(i) != "0.0.0.0/0" || negate {
-                    matches.push(Match::Unknown(format!("{arg} {}", value(i))));
-                }
-            }
+            "-s" | "--source" | "-d" | "--destination" => match Cidr::parse(&value(i)) {
+                Some(net) => matches.push(Match::Address {
+                    source: arg.starts_with("-s") || arg == "--source",
+                    net,
+                    negate,
+                }),
+                None => matches.push(Match::Unknown(format!("{arg} {}", value(i)))),
+            },
             // Modules whose options are read above, and comments.
             "-m" | "--match" => {
                 let module = value(i);
@@ -235,7 +238,7 @@ pub fn parse(text: &str, origin: Origin) -> Vec<Table> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ruleset::{Oif, Packet, drops};
+    use super::super::ruleset::{Addr, Oif, Packet, drops};
     use super::*;
 
     /// Docker 20.10 started with forwarding off, as at boot (iptables-nft-save).
@@ -279,6 +282,8 @@ COMMIT
         proto: "tcp",
         dport: 80,
         ct: "new",
+        src: Addr::Unknown,
+        dst: Addr::Unknown,
     };
 
     #[test]
@@ -340,6 +345,8 @@ COMMIT
             proto: "udp",
             dport: 67,
             ct: "new",
+            src: Addr::Unknown,
+            dst: Addr::Unknown,
         };
         assert!(drops(&tables, &dhcp).is_empty());
         let dns_tcp = Packet {

@@ -10,10 +10,11 @@ pub mod ruleset;
 pub mod ufw;
 
 use std::fmt;
+use std::net::Ipv4Addr;
 
 use crate::host::{CommandLine, Host};
 
-use ruleset::{Drop, Hook, Oif, Origin, Packet, Table};
+use ruleset::{Addr, Cidr, Drop, Hook, Oif, Origin, Packet, Table};
 
 /// The tables iptables-nft keeps in nf_tables under family `ip`.
 const XTABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
@@ -83,20 +84,48 @@ impl fmt::Display for Class {
     }
 }
 
+/// The bridge as its guests' packets show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope<'a> {
+    pub bridge: &'a str,
+    /// The bridge's own address and prefix, once it has one.
+    pub address: Option<(Ipv4Addr, u8)>,
+    /// The device of the default route.
+    pub uplink: Option<&'a str>,
+}
+
 impl Class {
-    pub fn packet<'a>(self, bridge: &'a str, uplink: Option<&'a str>) -> Packet<'a> {
-        let uplink_oif = uplink.map_or(Oif::Unknown, Oif::Name);
-        let input = |proto, dport| Packet {
+    pub fn packet<'a>(self, scope: &Scope<'a>) -> Packet<'a> {
+        let bridge = scope.bridge;
+        let uplink_oif = scope.uplink.map_or(Oif::Unknown, Oif::Name);
+        let guests = scope
+            .address
+            .and_then(|(ip, len)| Cidr::new(ip, len))
+            .map_or(Addr::Unknown, Addr::In);
+        let outside = match guests {
+            Addr::In(net) => Addr::Outside(net),
+            _ => Addr::Unknown,
+        };
+        let host = scope.address.map_or(Addr::Unknown, |(ip, _)| Addr::Exact(ip));
+        let input = |proto, dport, src, dst| Packet {
             hook: Hook::Input,
             iif: bridge,
             oif: Oif::None,
             proto,
             dport,
             ct: "new",
+            src,
+            dst,
         };
         match self {
-            Class::Dhcp => input("udp", 67),
-            Class::Dns => input("udp", 53),
+            // A client with no address yet asks everyone.
+            Class::Dhcp => input(
+                "udp",
+                67,
+                Addr::Exact(Ipv4Addr::UNSPECIFIED),
+                Addr::Exact(Ipv4Addr::BROADCAST),
+            ),
+            Class::Dns => input("udp", 53, guests, host),
             Class::GuestsOut => Packet {
                 hook: Hook::Forward,
                 iif: bridge,
@@ -104,15 +133,19 @@ impl Class {
                 proto: "tcp",
                 dport: 80,
                 ct: "new",
+                src: guests,
+                dst: outside,
             },
             Class::RepliesIn => Packet {
                 hook: Hook::Forward,
                 // The uplink, or wherever the answer came in.
-                iif: uplink.unwrap_or(""),
+                iif: scope.uplink.unwrap_or(""),
                 oif: Oif::Name(bridge),
                 proto: "tcp",
                 dport: 40000,
                 ct: "established",
+                src: outside,
+                dst: guests,
             },
             Class::GuestToGuest => Packet {
                 hook: Hook::Forward,
@@ -121,6 +154,8 @@ impl Class {
                 proto: "tcp",
                 dport: 80,
                 ct: "new",
+                src: guests,
+                dst: guests,
             },
         }
     }
@@ -201,10 +236,10 @@ impl fmt::Display for Blocked {
 }
 
 /// What drops each kind of the bridge's traffic.
-pub fn blocked(tables: &[Table], bridge: &str, uplink: Option<&str>, classes: &[Class]) -> Vec<Blocked> {
+pub fn blocked(tables: &[Table], scope: &Scope, classes: &[Class]) -> Vec<Blocked> {
     let mut out = Vec::new();
     for &class in classes {
-        for drop in ruleset::drops(tables, &class.packet(bridge, uplink)) {
+        for drop in ruleset::drops(tables, &class.packet(scope)) {
             out.push(Blocked {
                 class,
                 owner: owner(tables, &drop),

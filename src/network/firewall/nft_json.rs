@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::ruleset::{Action, Chain, Direction, Hook, Match, Origin, Rule, Table};
+use super::ruleset::{Action, Chain, Cidr, Direction, Hook, Match, Origin, Rule, Table};
 
 fn strings(v: &Value) -> Option<Vec<String>> {
     match v {
@@ -12,6 +12,16 @@ fn strings(v: &Value) -> Option<Vec<String>> {
         Value::Object(o) => o.get("set").and_then(strings),
         _ => None,
     }
+}
+
+/// `"10.0.0.1"` or `{"prefix": {"addr": "10.0.0.0", "len": 8}}`.
+fn cidr(v: &Value) -> Option<Cidr> {
+    if let Some(text) = v.as_str() {
+        return Cidr::parse(text);
+    }
+    let prefix = v.get("prefix")?;
+    let addr = prefix.get("addr")?.as_str()?.parse().ok()?;
+    Cidr::new(addr, u8::try_from(prefix.get("len")?.as_u64()?).ok()?)
 }
 
 fn port(v: &Value) -> Option<(u16, u16)> {
@@ -73,6 +83,14 @@ fn matches_of(m: &Value) -> Vec<Match> {
         let protocol = payload.get("protocol").and_then(Value::as_str).unwrap_or("");
         let field = payload.get("field").and_then(Value::as_str).unwrap_or("");
         return match (protocol, field) {
+            ("ip", "saddr" | "daddr") => match cidr(right) {
+                Some(net) => vec![Match::Address {
+                    source: field == "saddr",
+                    net,
+                    negate,
+                }],
+                None => unknown(),
+            },
             ("ip", "protocol") => match strings(right) {
                 Some(protos) => vec![Match::Proto { protos, negate }],
                 None => unknown(),
@@ -203,7 +221,7 @@ pub fn parse(json: &str) -> Vec<Table> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ruleset::{Oif, Packet, drops};
+    use super::super::ruleset::{Addr, Oif, Packet, drops};
     use super::*;
 
     /// A host firewall written for nft by hand (Debian's /etc/nftables.conf
@@ -233,6 +251,8 @@ mod tests {
             proto: "tcp",
             dport: 80,
             ct: "new",
+            src: Addr::Unknown,
+            dst: Addr::Unknown,
         };
         let found = drops(&tables, &out);
         assert_eq!(found.len(), 1);
@@ -259,6 +279,8 @@ mod tests {
             proto,
             dport,
             ct: "new",
+            src: Addr::Unknown,
+            dst: Addr::Unknown,
         };
         assert!(drops(&tables, &input("udp", 67)).is_empty());
         assert!(drops(&tables, &input("udp", 53)).is_empty());
@@ -285,6 +307,8 @@ mod tests {
                     proto: "tcp",
                     dport: 1,
                     ct: "new",
+                    src: Addr::Unknown,
+                    dst: Addr::Unknown,
                 },
             );
         }

@@ -9,6 +9,7 @@
 //! so that the tool never "fixes" a host on a guess.
 
 use std::fmt;
+use std::net::Ipv4Addr;
 
 /// Which tool's view a table comes from; it decides which binary changes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +67,67 @@ pub enum Direction {
     Out,
 }
 
+/// An IPv4 network of any prefix length, /0 to /32, as rules name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    base: u32,
+    len: u8,
+}
+
+impl Cidr {
+    pub fn new(addr: Ipv4Addr, len: u8) -> Option<Cidr> {
+        (len <= 32).then(|| Cidr {
+            base: u32::from(addr) & Cidr::mask(len),
+            len,
+        })
+    }
+
+    fn mask(len: u8) -> u32 {
+        if len == 0 { 0 } else { u32::MAX << (32 - len) }
+    }
+
+    /// `10.0.0.0/8`, or a plain address for a /32.
+    pub fn parse(text: &str) -> Option<Cidr> {
+        match text.split_once('/') {
+            Some((addr, len)) => Cidr::new(addr.parse().ok()?, len.parse().ok()?),
+            None => Cidr::new(text.parse().ok()?, 32),
+        }
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & Cidr::mask(self.len) == self.base
+    }
+
+    /// Whether every address of `other` is in this network.
+    fn covers(&self, other: &Cidr) -> bool {
+        self.len <= other.len && other.base & Cidr::mask(self.len) == self.base
+    }
+
+    fn overlaps(&self, other: &Cidr) -> bool {
+        self.covers(other) || other.covers(self)
+    }
+}
+
+/// What is known of a packet's source or destination address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Addr {
+    Unknown,
+    /// This address.
+    Exact(Ipv4Addr),
+    /// Some address in this network (a guest on the bridge).
+    In(Cidr),
+    /// Some address outside this network (a host beyond the uplink).
+    Outside(Cidr),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Match {
+    /// Source (`-s`, `ip saddr`) or destination (`-d`, `ip daddr`) address.
+    Address {
+        source: bool,
+        net: Cidr,
+        negate: bool,
+    },
     /// Any of these interface patterns (`br+`, `br*` end in a wildcard).
     Iface {
         dir: Direction,
@@ -122,6 +182,8 @@ pub struct Packet<'a> {
     pub dport: u16,
     /// `new` or `established`.
     pub ct: &'static str,
+    pub src: Addr,
+    pub dst: Addr,
 }
 
 /// Where a packet is dropped.
@@ -228,6 +290,18 @@ impl Match {
             }
             Match::CtState { states, negate } => {
                 negated(of(states.iter().any(|s| s.eq_ignore_ascii_case(p.ct))), *negate)
+            }
+            Match::Address { source, net, negate } => {
+                let addr = if *source { p.src } else { p.dst };
+                let known = match addr {
+                    _ if net.len == 0 => Tri::Yes,
+                    Addr::Exact(ip) => of(net.contains(ip)),
+                    Addr::In(guests) if net.covers(&guests) => Tri::Yes,
+                    Addr::In(guests) if !net.overlaps(&guests) => Tri::No,
+                    Addr::Outside(guests) if guests.covers(net) => Tri::No,
+                    _ => Tri::Maybe,
+                };
+                negated(known, *negate)
             }
             Match::Unknown(_) => Tri::Maybe,
         }
@@ -359,6 +433,8 @@ mod tests {
         proto: "tcp",
         dport: 80,
         ct: "new",
+        src: Addr::Unknown,
+        dst: Addr::Unknown,
     };
 
     fn forward(policy_drop: bool, rules: Vec<Rule>, others: Vec<Chain>) -> Table {
@@ -462,6 +538,50 @@ mod tests {
             vec![],
         );
         assert_eq!(t.drops(&OUT).unwrap().rule.as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn addresses_of_guests_and_of_the_outside_are_told_apart() {
+        let guests = Cidr::parse("10.147.0.0/24").unwrap();
+        let out = Packet {
+            src: Addr::In(guests),
+            dst: Addr::Outside(guests),
+            ..OUT
+        };
+        let addr = |source, net: &str, negate| Match::Address {
+            source,
+            net: Cidr::parse(net).unwrap(),
+            negate,
+        };
+        // libvirt's own pair: accept its guests' addresses, reject the rest.
+        let t = forward(
+            false,
+            vec![
+                rule(
+                    vec![addr(true, "10.147.0.0/24", false), iface(Direction::In, "lxdbr0")],
+                    Action::Accept,
+                ),
+                rule(vec![iface(Direction::In, "lxdbr0")], Action::Drop),
+            ],
+            vec![],
+        );
+        assert_eq!(t.drops(&out), None);
+        let spoofed = Packet {
+            src: Addr::In(Cidr::parse("10.9.0.0/24").unwrap()),
+            ..out
+        };
+        assert!(t.drops(&spoofed).is_some());
+        assert_eq!(addr(false, "10.147.0.0/24", true).test(&out), Tri::Yes);
+        assert_eq!(addr(false, "0.0.0.0/0", false).test(&out), Tri::Yes);
+        assert_eq!(addr(false, "198.51.100.0/24", false).test(&out), Tri::Maybe);
+        assert_eq!(addr(true, "10.0.0.0/8", false).test(&out), Tri::Yes);
+        assert_eq!(addr(true, "10.147.0.0/25", false).test(&out), Tri::Maybe);
+        assert_eq!(Cidr::parse("10.1.2.3/33"), None);
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(Ipv4Addr::new(1, 2, 3, 4))
+        );
     }
 
     #[test]
