@@ -75,7 +75,7 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "/etc/sysctl.d/60-container-init.conf",
-        "IPv4 forwarding and proxy ARP after reboot; owned by container-init and rewritten whole",
+        "IPv4 forwarding and proxy ARP after reboot (setup persists ip_forward alone for NAT next to Docker); owned by container-init and rewritten whole",
     ),
     (
         "/etc/default/lxc-net",
@@ -128,6 +128,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "/proc/sys/net/ipv4/ip_forward, /proc/sys/net/ipv4/conf/all/proxy_arp",
         "read and written directly",
+    ),
+    (
+        "/proc/net/route, /proc/net/udp, /sys/class/net, /proc/net/ip_tables_names",
+        "read by the data-path checks: the uplink, dnsmasq's sockets, MTUs, whether legacy iptables is in use",
     ),
 ];
 
@@ -191,7 +195,14 @@ the dpkg lock; Ubuntu's LXD from snap, see LXD SNAP CHANNEL; \fB\-\-no\-install\
 the runtime (lxd and incus: daemon, lxdbr0 or incusbr0 on a free private /24 chosen by container\-init,
 NAT from enable\-nat, IPv6 off, MTU, pool default, profile default; lxc: lxc\-net
 and its bridge, the MTU in /etc/lxc/default.conf; kvm: virtlogd and libvirtd,
-libvirt's default network and storage pool); and a read\-only readiness probe. Services go through
+libvirt's default network and storage pool; with no lxc\-default\-mtu, a bridge follows an uplink
+MTU below 1500); coexistence (below); and a read\-only readiness probe of the
+data path: the runtime answers, the bridge is up with its IPv4 address, a DHCP
+and DNS server listens on it, forwarding is on where NAT is, no iptables or
+nftables rule or policy (legacy and nft backends, every table) drops the
+bridge's forwarded traffic or its DHCP and DNS, the bridge MTU is not larger
+than the uplink's (the device of the default route). A host whose guests would
+be cut off exits 69 naming the cause and the fix. Services go through
 systemd when it runs the host, else through service(8); LXD without systemd is
 started with start\-stop\-daemon. A daemon counts as started when its socket
 answers (libvirt: /run/libvirt/libvirt\-sock and /run/libvirt/virtlogd\-sock),
@@ -231,12 +242,33 @@ an operator's other keys (a disk size, a NIC's boot.priority) stay. A DHCP
 range outside the bridge's subnet is unset. A root disk correction on a profile
 that running instances use exits 69 naming them: LXD cannot move a running
 instance's root disk.
+\fBCoexistence\fR (config key manage\-firewall, default true): whatever else on
+the host drops the bridge's traffic is opened for that bridge only, and only
+where it does. Docker's FORWARD policy DROP: two rules at the top of Docker's
+DOCKER\-USER chain, \fB\-i\fR and \fB\-o\fR the bridge, with the comment
+"container\-init: \fIBRIDGE\fR", through iptables\-nft or iptables\-legacy as Docker
+uses; with NAT, net.ipv4.ip_forward=1 is persisted in
+/etc/sysctl.d/60\-container\-init.conf, so that at boot Docker finds forwarding on
+and leaves the FORWARD policy alone (it sets DROP only when it has to turn
+forwarding on itself). ufw: \fBufw allow in on\fR, \fBufw route allow in on\fR,
+\fBufw route allow out on\fR \fIBRIDGE\fR, as needed. firewalld: the bridge goes into
+the trusted zone, permanently and now. With br_netfilter's
+bridge\-nf\-call\-iptables=1, guest\-to\-guest traffic crosses FORWARD too and the
+same \-i rule covers it. A rule that container\-init does not own is named and left
+alone (69). With manage\-firewall: false, a conflict is reported with the
+commands that would open it, and the exit is 69. \fB\-\-dry\-run\fR shows every
+command; a rerun adds nothing.
 .PP
 \fBcheck\fR \fITYPE\fR prints PASS, WARN or FAIL per requirement with the reason and
 the fix, and exits 69 when something required fails. For lxd from snap it reads
 the manager config from the same sources as \fBsetup\fR (\fB\-\-manager\-config\fR,
 else a configured controller) and, when lxd\-snap\-channel is set, runs
 \fBsnap list lxd\fR and says what \fBsetup\fR would do with the installed snap.
+.PP
+For lxd and lxc it runs the
+same data\-path checks as setup's readiness, so that it names before setup every
+conflict setup would fix (Docker, ufw, firewalld, forwarding, MTU, subnet
+collisions); what setup creates (the bridge, forwarding) only warns.
 .SS INCUS
 \fBsetup incus\fR runs the same steps as \fBsetup lxd\fR through the same code
 (incus\-daemon, incus\-network, incus\-storage, incus\-profile): client incus,
@@ -346,6 +378,7 @@ machine: "4"
 namespace: juju\-machine\-4
 address\-allocation: false
 runtime\-timeout: 120
+manage\-firewall: true
 .fi
 .PP
 Unknown keys in it are errors (exit 78, naming the file and the line).

@@ -6,8 +6,9 @@
 //! DHCP leases on their bridges, and reach a test host (a private network
 //! namespace on 198.51.100.0/24, behind a veth) through NAT only once
 //! `setup` has opened their bridges; before, `check` names Docker. After
-//! Docker restarts as at a reboot (its rules gone, the persisted sysctls
-//! applied first), the guests still get out without the tool running again.
+//! Docker restarts, plainly and as at a reboot (its rules gone, the
+//! persisted sysctls applied first), the guests still get out without the
+//! tool running again.
 //! Nothing is sent anywhere but to that namespace.
 //!
 //! This installs packages and changes the machine's firewall: it runs only
@@ -60,7 +61,10 @@ fn must(script: &str) -> String {
 fn wait_for(what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !ready() {
-        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -87,7 +91,9 @@ impl Machine {
             .spawn()
             .unwrap();
         self.dockerd = Some(child);
-        wait_for("dockerd to answer", 90, || sh("docker version >/dev/null 2>&1").status.success());
+        wait_for("dockerd to answer", 90, || {
+            sh("docker version >/dev/null 2>&1").status.success()
+        });
     }
 
     fn stop_dockerd(&mut self) {
@@ -129,7 +135,9 @@ impl Drop for Machine {
             let _ = httpd.kill();
             let _ = httpd.wait();
         }
-        let _ = sh(&format!("ip netns del {NETNS} 2>/dev/null; ip link del {HOST_IF} 2>/dev/null; true"));
+        let _ = sh(&format!(
+            "ip netns del {NETNS} 2>/dev/null; ip link del {HOST_IF} 2>/dev/null; true"
+        ));
     }
 }
 
@@ -150,7 +158,9 @@ fn install_packages() {
 
 /// The test host: a namespace behind a veth, serving one page.
 fn test_host(machine: &mut Machine) {
-    let _ = sh(&format!("ip netns del {NETNS} 2>/dev/null; ip link del {HOST_IF} 2>/dev/null; true"));
+    let _ = sh(&format!(
+        "ip netns del {NETNS} 2>/dev/null; ip link del {HOST_IF} 2>/dev/null; true"
+    ));
     let www = machine.work.join("www");
     fs::create_dir_all(&www).unwrap();
     fs::write(www.join("index.html"), format!("{BODY}\n")).unwrap();
@@ -198,9 +208,12 @@ fn forward_policy() -> String {
     must("iptables-nft-save -t filter | grep '^:FORWARD'")
 }
 
-/// Both rulesets, without counters and timestamps.
+/// Every ruleset, without counters and timestamps.
 fn rulesets() -> String {
-    must("iptables-nft-save | grep -v '^#'; iptables-legacy-save | grep -v '^#'; nft list ruleset")
+    must(
+        "{ iptables-nft-save; iptables-legacy-save; } | sed -E -e '/^#/d' -e 's/\\[[0-9]+:[0-9]+\\]//'
+         nft -s list ruleset",
+    )
 }
 
 fn setup_json(ty: &str) -> serde_json::Value {
@@ -212,7 +225,9 @@ fn setup_json(ty: &str) -> serde_json::Value {
 #[test]
 fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
     if std::env::var("CONTAINER_INIT_E2E").as_deref() != Ok("1") {
-        eprintln!("skipped: set CONTAINER_INIT_E2E=1 on a throwaway machine to install Docker, LXD and LXC here");
+        eprintln!(
+            "skipped: set CONTAINER_INIT_E2E=1 on a throwaway machine to install Docker, LXD and LXC here"
+        );
         return;
     }
     let work = tempfile::tempdir().unwrap();
@@ -243,7 +258,9 @@ fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
         assert_eq!(out.status.code(), Some(69), "check {ty}: {}", text(&out));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
-            stdout.lines().any(|l| l.starts_with("FAIL  firewall") && l.contains("Docker drops")),
+            stdout
+                .lines()
+                .any(|l| l.starts_with("FAIL  firewall") && l.contains("Docker drops")),
             "{stdout}"
         );
     }
@@ -260,13 +277,21 @@ fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
         "lxc-create -q -n {LXC_GUEST} -t busybox >/dev/null && lxc-start -n {LXC_GUEST}"
     ));
     wait_for("the LXD guest's lease", 90, || {
-        sh(&format!("lxc list {LXD_GUEST} --format csv -c 4 | grep -q eth0")).status.success()
+        sh(&format!("lxc list {LXD_GUEST} --format csv -c 4 | grep -q eth0"))
+            .status
+            .success()
     });
     wait_for("the LXC guest's lease", 90, || {
         !must(&format!("lxc-info -n {LXC_GUEST} -iH")).trim().is_empty()
     });
-    assert!(!reaches_test_host(&lxd_exec()), "the LXD guest got out before setup");
-    assert!(!reaches_test_host(&lxc_exec()), "the LXC guest got out before setup");
+    assert!(
+        !reaches_test_host(&lxd_exec()),
+        "the LXD guest got out before setup"
+    );
+    assert!(
+        !reaches_test_host(&lxc_exec()),
+        "the LXC guest got out before setup"
+    );
 
     // Setup opens both bridges; the guests get out.
     for ty in ["lxd", "lxc"] {
@@ -284,8 +309,14 @@ fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
             "{doc}"
         );
     }
-    assert!(reaches_test_host(&lxd_exec()), "the LXD guest cannot get out after setup");
-    assert!(reaches_test_host(&lxc_exec()), "the LXC guest cannot get out after setup");
+    assert!(
+        reaches_test_host(&lxd_exec()),
+        "the LXD guest cannot get out after setup"
+    );
+    assert!(
+        reaches_test_host(&lxc_exec()),
+        "the LXC guest cannot get out after setup"
+    );
     for ty in ["lxd", "lxc"] {
         let out = tool(&["check", ty]);
         assert_eq!(out.status.code(), Some(0), "check {ty}: {}", text(&out));
@@ -299,6 +330,19 @@ fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
     }
     assert_eq!(rulesets(), before, "a converged setup changed a ruleset");
 
+    // A plain restart of Docker keeps DOCKER-USER and the rules in it.
+    machine.stop_dockerd();
+    machine.start_dockerd();
+    assert!(forward_policy().contains(":FORWARD DROP"), "{}", forward_policy());
+    assert!(
+        reaches_test_host(&lxd_exec()),
+        "the LXD guest cannot get out after Docker restarted"
+    );
+    assert!(
+        reaches_test_host(&lxc_exec()),
+        "the LXC guest cannot get out after Docker restarted"
+    );
+
     // Docker restarts as at a reboot: its rules gone, sysctl.d applied before it starts.
     machine.stop_dockerd();
     remove_dockers_rules(work.path());
@@ -310,6 +354,12 @@ fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
         "Docker set the FORWARD policy although forwarding was on: {}",
         forward_policy()
     );
-    assert!(reaches_test_host(&lxd_exec()), "the LXD guest cannot get out after Docker's reboot");
-    assert!(reaches_test_host(&lxc_exec()), "the LXC guest cannot get out after Docker's reboot");
+    assert!(
+        reaches_test_host(&lxd_exec()),
+        "the LXD guest cannot get out after Docker's reboot"
+    );
+    assert!(
+        reaches_test_host(&lxc_exec()),
+        "the LXC guest cannot get out after Docker's reboot"
+    );
 }

@@ -90,15 +90,17 @@ ip netns pids outside | xargs -r kill
 
 #[test]
 fn ufw_in_a_namespace_lets_the_guest_in_and_out_only_after_setup() {
-    if !support::system::available(&["/usr/sbin/ufw", "/usr/sbin/dnsmasq", "/bin/busybox", "/usr/bin/lxc-ls"]) {
+    if !support::system::available(&[
+        "/usr/sbin/ufw",
+        "/usr/sbin/dnsmasq",
+        "/bin/busybox",
+        "/usr/bin/lxc-ls",
+    ]) {
         return;
     }
     let work = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("container-init");
-    let log = support::system::in_namespaces(
-        SCRIPT,
-        &[bin.to_str().unwrap(), work.path().to_str().unwrap()],
-    );
+    let log = support::system::in_namespaces(SCRIPT, &[bin.to_str().unwrap(), work.path().to_str().unwrap()]);
     let read = |name: &str| std::fs::read_to_string(work.path().join(name)).unwrap_or_default();
     let steps = |name: &str| {
         let doc: serde_json::Value = serde_json::from_str(&read(name))
@@ -127,7 +129,8 @@ fn ufw_in_a_namespace_lets_the_guest_in_and_out_only_after_setup() {
     assert!(
         check_before
             .lines()
-            .any(|l| l.starts_with("FAIL  firewall") && l.contains("ufw drops lxcbr0's DHCP requests to the host")),
+            .any(|l| l.starts_with("FAIL  firewall")
+                && l.contains("ufw drops lxcbr0's DHCP requests to the host")),
         "{check_before}"
     );
     let setup = steps("setup");
@@ -140,11 +143,17 @@ fn ufw_in_a_namespace_lets_the_guest_in_and_out_only_after_setup() {
         .clone();
     assert_eq!(coexistence["status"], "changed", "{setup}");
     assert!(
-        coexistence["detail"].as_str().unwrap().starts_with("ufw opened for "),
+        coexistence["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("ufw opened for "),
         "{setup}"
     );
     assert_eq!(steps("setup-again")["changed"], false, "{}", read("setup-again"));
     assert_eq!(read("rules-1"), read("rules-2"), "a rerun changed the rules");
     let status = read("ufw-status");
-    assert!(status.contains("ALLOW") && status.contains("on lxcbr0"), "{status}");
+    assert!(
+        status.contains("ALLOW") && status.contains("on lxcbr0"),
+        "{status}"
+    );
 }
