@@ -14,6 +14,10 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run/lock
 mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns
 cp -a /etc/ufw "$WORK/etc-ufw" && mount --bind "$WORK/etc-ufw" /etc/ufw
+# setup may persist forwarding (Docker is installed here) or an MTU: into copies.
+for d in /etc/sysctl.d /etc/lxc; do
+  mkdir -p "$d" "$WORK/copy$d" && cp -a "$d/." "$WORK/copy$d/" && mount --bind "$WORK/copy$d" "$d"
+done
 sed 's|^IPT_SYSCTL=.*|IPT_SYSCTL=/dev/null|' /etc/default/ufw > "$WORK/default-ufw"
 mount --bind "$WORK/default-ufw" /etc/default/ufw
 ip link set lo up
@@ -58,8 +62,13 @@ case "$1" in
 esac
 EOS
 chmod +x "$WORK/udhcpc.script"
-lease() { ip netns exec guest busybox udhcpc -i eth0 -n -q -t 3 -T 1 -s "$WORK/udhcpc.script" >/dev/null 2>&1; }
-out() { ip netns exec guest busybox wget -q -T 3 -O - http://198.51.100.2/ 2>/dev/null | grep -q ok-from-test-host; }
+# dnsmasq pings an address for up to 3 s before it offers it: wait longer.
+lease() { ip netns exec guest busybox udhcpc -i eth0 -n -q -t 4 -T 2 -s "$WORK/udhcpc.script" >/dev/null 2>&1; }
+# busybox's nc: Debian's static busybox wget crashes.
+out() {
+  printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec guest busybox nc -w 3 198.51.100.2 80 2>/dev/null \
+    | grep -q ok-from-test-host
+}
 
 ufw --force enable >/dev/null
 if lease; then echo "before: lease"; else echo "before: no lease"; fi

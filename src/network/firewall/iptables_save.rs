@@ -120,12 +120,17 @@ fn parse_rule(args: &[String], text: String) -> Rule {
                 }),
                 None => matches.push(Match::Unknown(format!("{arg} {}", value(i)))),
             },
+            "--dst-type" | "--src-type" => matches.push(Match::AddrType {
+                source: arg == "--src-type",
+                types: list(&value(i)),
+                negate,
+            }),
             // Modules whose options are read above, and comments.
             "-m" | "--match" => {
                 let module = value(i);
                 if !matches!(
                     module.as_str(),
-                    "tcp" | "udp" | "conntrack" | "state" | "comment" | "multiport"
+                    "tcp" | "udp" | "conntrack" | "state" | "comment" | "multiport" | "addrtype"
                 ) {
                     matches.push(Match::Unknown(format!("-m {module}")));
                 }

@@ -108,6 +108,19 @@ fn matches_of(m: &Value) -> Vec<Match> {
             _ => unknown(),
         };
     }
+    if let Some(fib) = left.get("fib")
+        && fib.get("result").and_then(Value::as_str) == Some("type")
+        && let Some(flags) = strings(fib.get("flags").unwrap_or(&Value::Null))
+        && let [flag] = flags.as_slice()
+        && matches!(flag.as_str(), "saddr" | "daddr")
+        && let Some(types) = strings(right)
+    {
+        return vec![Match::AddrType {
+            source: flag == "saddr",
+            types,
+            negate,
+        }];
+    }
     if left.get("ct").and_then(|c| c.get("key")).and_then(Value::as_str) == Some("state")
         && let Some(states) = strings(right)
     {

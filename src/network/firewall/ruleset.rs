@@ -146,6 +146,13 @@ pub enum Match {
         states: Vec<String>,
         negate: bool,
     },
+    /// The kind of a source or destination address (`-m addrtype`, `fib
+    /// daddr type`): LOCAL, BROADCAST, MULTICAST, UNICAST...
+    AddrType {
+        source: bool,
+        types: Vec<String>,
+        negate: bool,
+    },
     /// Something this model does not follow; the rule might match.
     Unknown(String),
 }
@@ -303,6 +310,30 @@ impl Match {
                 };
                 negated(known, *negate)
             }
+            Match::AddrType {
+                source,
+                types,
+                negate,
+            } => {
+                let addr = if *source { p.src } else { p.dst };
+                let kinds: &[&str] = match addr {
+                    Addr::Exact(ip) if ip.is_broadcast() => &["BROADCAST"],
+                    Addr::Exact(ip) if ip.is_unspecified() => &["UNSPEC"],
+                    Addr::Exact(ip) if ip.is_multicast() => &["MULTICAST"],
+                    // Addressed to the host itself.
+                    Addr::Exact(_) if !*source && p.hook == Hook::Input => &["LOCAL", "UNICAST"],
+                    Addr::Exact(_) => &["UNICAST"],
+                    // Guests and hosts beyond the uplink.
+                    Addr::In(_) | Addr::Outside(_) if p.hook == Hook::Forward || *source => &["UNICAST"],
+                    _ => return Tri::Maybe,
+                };
+                negated(
+                    of(types
+                        .iter()
+                        .any(|t| kinds.iter().any(|k| k.eq_ignore_ascii_case(t)))),
+                    *negate,
+                )
+            }
             Match::Unknown(_) => Tri::Maybe,
         }
     }
@@ -323,15 +354,21 @@ impl Rule {
 }
 
 /// How a chain's walk ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Flow {
     Accept,
     Drop(Option<String>, String),
     /// Back to the calling chain: a `RETURN`, or the end of the chain.
     Return,
+    /// Past what the walk follows (too many rules that might match).
+    Unknown,
 }
 
 /// Deep enough for ufw's and firewalld's chains, short of a loop.
 const MAX_DEPTH: usize = 32;
+
+/// How many rules that might match are followed both ways, per packet.
+const MAX_FORKS: usize = 256;
 
 impl Table {
     pub fn chain(&self, name: &str) -> Option<&Chain> {
@@ -342,54 +379,78 @@ impl Table {
         self.chains.iter_mut().find(|c| c.name == name)
     }
 
-    fn walk(&self, chain: &Chain, p: &Packet, depth: usize) -> Flow {
+    /// Every way `chain` can end for `p`, from rule `from` on. A rule that
+    /// might match is followed both ways: matched and not.
+    fn walk(&self, chain: &Chain, from: usize, p: &Packet, depth: usize, forks: &mut usize) -> Vec<Flow> {
         if depth > MAX_DEPTH {
-            return Flow::Return;
+            return vec![Flow::Unknown];
         }
-        for rule in &chain.rules {
-            if rule.test(p) != Tri::Yes {
+        for (i, rule) in chain.rules.iter().enumerate().skip(from) {
+            let hit = rule.test(p);
+            if hit == Tri::No || rule.action == Action::Continue {
                 continue;
             }
-            match &rule.action {
-                Action::Accept => return Flow::Accept,
-                Action::Drop => return Flow::Drop(Some(rule.text.clone()), chain.name.clone()),
-                Action::Return => return Flow::Return,
-                Action::Continue => {}
-                Action::Jump(target) => {
-                    if let Some(next) = self.chain(target) {
-                        match self.walk(next, p, depth + 1) {
-                            Flow::Return => {}
-                            other => return other,
-                        }
-                    }
+            let mut out = Vec::new();
+            if hit == Tri::Maybe {
+                if *forks >= MAX_FORKS {
+                    return vec![Flow::Unknown];
                 }
-                Action::Goto(target) => {
-                    return match self.chain(target) {
-                        Some(next) => self.walk(next, p, depth + 1),
-                        None => Flow::Return,
-                    };
-                }
+                *forks += 1;
+                out.extend(self.walk(chain, i + 1, p, depth, forks));
             }
+            match &rule.action {
+                Action::Accept => out.push(Flow::Accept),
+                Action::Drop => out.push(Flow::Drop(Some(rule.text.clone()), chain.name.clone())),
+                Action::Return => out.push(Flow::Return),
+                Action::Continue => {}
+                Action::Jump(target) => match self.chain(target) {
+                    Some(next) => {
+                        let inner = self.walk(next, 0, p, depth + 1, forks);
+                        if inner.contains(&Flow::Return) {
+                            out.extend(self.walk(chain, i + 1, p, depth, forks));
+                        }
+                        out.extend(inner.into_iter().filter(|f| *f != Flow::Return));
+                    }
+                    None => out.extend(self.walk(chain, i + 1, p, depth, forks)),
+                },
+                Action::Goto(target) => match self.chain(target) {
+                    Some(next) => out.extend(self.walk(next, 0, p, depth + 1, forks)),
+                    None => out.push(Flow::Return),
+                },
+            }
+            out.dedup();
+            return out;
         }
-        Flow::Return
+        vec![Flow::Return]
     }
 
-    /// Where this table drops `p`, if it does.
+    /// Where this table drops `p` for certain: every way through one of its
+    /// base chains ends in a drop.
     pub fn drops(&self, p: &Packet) -> Option<Drop> {
         for base in self.chains.iter().filter(|c| c.hook == Some(p.hook)) {
-            let (rule, chain) = match self.walk(base, p, 0) {
-                Flow::Accept => continue,
-                Flow::Drop(rule, chain) => (rule, chain),
-                Flow::Return if base.policy_drop => (None, base.name.clone()),
-                Flow::Return => continue,
-            };
-            return Some(Drop {
-                origin: self.origin,
-                family: self.family.clone(),
-                table: self.name.clone(),
-                chain,
-                rule,
+            let mut forks = 0;
+            let flows = self.walk(base, 0, p, 0, &mut forks);
+            let mut first = None;
+            let certain = flows.iter().all(|flow| match flow {
+                Flow::Drop(rule, chain) => {
+                    first.get_or_insert((rule.clone(), chain.clone()));
+                    true
+                }
+                Flow::Return if base.policy_drop => {
+                    first.get_or_insert((None, base.name.clone()));
+                    true
+                }
+                _ => false,
             });
+            if let (true, Some((rule, chain))) = (certain, first) {
+                return Some(Drop {
+                    origin: self.origin,
+                    family: self.family.clone(),
+                    table: self.name.clone(),
+                    chain,
+                    rule,
+                });
+            }
         }
         None
     }
@@ -596,6 +657,60 @@ mod tests {
                 rules: vec![rule(vec![], Action::Jump("A".into()))],
             }],
         );
-        assert!(t.drops(&OUT).is_some());
+        assert_eq!(
+            t.drops(&OUT),
+            None,
+            "past what the walk follows: not a certain drop"
+        );
+    }
+
+    #[test]
+    fn a_rule_that_might_accept_first_makes_a_drop_uncertain() {
+        let t = forward(
+            false,
+            vec![
+                rule(vec![Match::Unknown("-m mark --mark 1".into())], Action::Accept),
+                rule(vec![], Action::Drop),
+            ],
+            vec![],
+        );
+        assert_eq!(t.drops(&OUT), None);
+        // ufw's not-local chain: a DHCP broadcast returns before the drop.
+        let not_local = Chain {
+            name: "ufw-not-local".into(),
+            hook: None,
+            policy_drop: false,
+            rules: vec![
+                rule(
+                    vec![Match::AddrType {
+                        source: false,
+                        types: vec!["BROADCAST".into()],
+                        negate: false,
+                    }],
+                    Action::Return,
+                ),
+                rule(vec![], Action::Drop),
+            ],
+        };
+        let mut t = forward(false, vec![], vec![not_local]);
+        t.chains[0].hook = Some(Hook::Input);
+        t.chains[0]
+            .rules
+            .push(rule(vec![], Action::Jump("ufw-not-local".into())));
+        let dhcp = Packet {
+            hook: Hook::Input,
+            oif: Oif::None,
+            proto: "udp",
+            dport: 67,
+            src: Addr::Exact(Ipv4Addr::UNSPECIFIED),
+            dst: Addr::Exact(Ipv4Addr::BROADCAST),
+            ..OUT
+        };
+        assert_eq!(t.drops(&dhcp), None);
+        let unicast = Packet {
+            dst: Addr::Exact(Ipv4Addr::new(10, 9, 0, 1)),
+            ..dhcp
+        };
+        assert!(t.drops(&unicast).is_some());
     }
 }
