@@ -10,7 +10,7 @@ use crate::host::Host;
 use crate::network::firewall::{self, Blocked, Class, Owner, Scope, docker};
 use crate::network::mtu;
 use crate::readiness::{self, Bridge};
-use crate::report::{Status, Step};
+use crate::report::{Outcome, Status};
 
 pub const STEP: &str = "coexistence";
 
@@ -22,7 +22,7 @@ fn docker_present(host: &Host, tables: &[firewall::ruleset::Table]) -> bool {
         || host.exists("/usr/sbin/dockerd")
 }
 
-pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Result<Step> {
+pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Result<Outcome> {
     let name = bridge.name.as_str();
     let mut tables = firewall::read(host)?;
     let uplink = mtu::uplink(host)?;
@@ -42,8 +42,7 @@ pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Resu
     let mut blocked = firewall::blocked(&tables, &scope, &classes);
     if !manage_firewall {
         if blocked.is_empty() {
-            return Ok(Step::new(
-                STEP,
+            return Ok(Outcome::new(
                 Status::Skipped,
                 format!("manage-firewall is false; nothing drops {name}'s traffic"),
             ));
@@ -102,11 +101,10 @@ pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Resu
         plan.extend(change.plan(host));
     }
     if !changed {
-        return Ok(Step::new(
-            STEP,
+        return Ok(Outcome::new(
             Status::Unchanged,
             format!("nothing drops {name}'s traffic"),
         ));
     }
-    Ok(Step::new(STEP, host.change_status(), did.join("; ")).with_plan(plan))
+    Ok(Outcome::new(Status::of_change(host.applies()), did.join("; ")).with_plan(plan))
 }

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use serde::Deserialize;
 
-use crate::check::{Check, Verdict};
+use crate::check_result::{Check, Verdict, check};
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host};
 use crate::net::Ipv4Net;
@@ -60,15 +60,6 @@ struct Addr {
     local: String,
     #[serde(default)]
     prefixlen: u8,
-}
-
-fn check(name: &'static str, result: Verdict, reason: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check {
-        name,
-        result,
-        reason: reason.into(),
-        fix: fix.into(),
-    }
 }
 
 /// The interfaces and their IPv4 addresses, from `ip -j addr show`.

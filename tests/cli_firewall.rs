@@ -2,6 +2,8 @@
 //! Docker, ufw, firewalld or someone's own rules: the exact commands that
 //! open a bridge, nothing on a rerun, and 69 where setup must not act.
 
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 use serde_json::json;

@@ -93,7 +93,16 @@ fn assert_refused(host: &FakeHost, installed: &str, wanted: &str, why: &str) {
         "--manager-config",
         manager.to_str().unwrap(),
     ]);
-    assert_eq!(check.commands, ["snap list lxd"], "{check}");
+    // snap list, then the data-path checks' read-only queries.
+    assert_eq!(
+        check.commands,
+        [
+            "snap list lxd",
+            "lxc query /1.0/networks/lxdbr0",
+            "ip -j addr show"
+        ],
+        "{check}"
+    );
     let line = check.json()["checks"]
         .as_array()
         .unwrap()
@@ -141,9 +150,14 @@ fn without_a_channel_an_installed_snap_is_never_refreshed() {
     let builtin = host.run(&["setup", "lxd", "--output", "json"]);
     assert_no_move(&host, "5.0/stable", &builtin);
 
-    // Nothing asked for, nothing to warn about: `check` runs no command.
+    // Nothing asked for, nothing to warn about: `check` runs no snap command,
+    // only the data-path checks' read-only queries.
     let check = host.run(&["check", "lxd", "--output", "json"]);
-    assert!(check.commands.is_empty(), "{check}");
+    assert_eq!(
+        check.commands,
+        ["lxc query /1.0/networks/lxdbr0", "ip -j addr show"],
+        "{check}"
+    );
     assert!(!check.stdout.contains("lxd-snap"), "{check}");
 }
 
@@ -276,7 +290,7 @@ fn check_asks_the_controller_of_the_config_file_only_for_lxd() {
 
     let lxc = host.run_with_env(&["check", "lxc"], &token);
     assert!(server.heads().is_empty(), "check lxc asked the controller: {lxc}");
-    assert!(lxc.commands.is_empty(), "{lxc}");
+    assert_eq!(lxc.commands, ["lxc-ls --version", "ip -j addr show"], "{lxc}");
 
     let run = host.run_with_env(&["check", "lxd"], &token);
     let heads = server.heads();
@@ -286,7 +300,15 @@ fn check_asks_the_controller_of_the_config_file_only_for_lxd() {
         "{}",
         heads[0]
     );
-    assert_eq!(run.commands, ["snap list lxd"], "{run}");
+    assert_eq!(
+        run.commands,
+        [
+            "snap list lxd",
+            "lxc query /1.0/networks/lxdbr0",
+            "ip -j addr show"
+        ],
+        "{run}"
+    );
     assert!(
         run.stdout.contains(
             "WARN  lxd-snap        snap lxd left on latest/stable: lxd-snap-channel asks for 5.21/stable, \

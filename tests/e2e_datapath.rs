@@ -15,6 +15,8 @@
 //! with CONTAINER_INIT_E2E=1 (a throwaway machine, as in `.ci/run`), as one
 //! test function, so its steps are in order.
 
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 use std::fs;

@@ -6,6 +6,8 @@
 //! both; a rerun changes nothing. ufw's files are copies bind-mounted over
 //! /etc/ufw, so the machine's own stay as they were.
 
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 const SCRIPT: &str = r#"
