@@ -9,7 +9,7 @@ use crate::forwarding;
 use crate::host::Host;
 use crate::network::firewall::{self, Blocked, Class, Owner, Scope, docker};
 use crate::network::mtu;
-use crate::readiness::{self, Bridge};
+use crate::readiness::{self, Bridge, Facts};
 use crate::report::{Outcome, Status};
 
 pub const STEP: &str = "coexistence";
@@ -22,17 +22,15 @@ fn docker_present(host: &Host, tables: &[firewall::ruleset::Table]) -> bool {
         || host.exists("/usr/sbin/dockerd")
 }
 
-pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Result<Outcome> {
+/// The step's value: the facts it read, while they still hold (it changed
+/// nothing), for readiness to use rather than ask again.
+pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Result<Outcome<Option<Facts>>> {
     let name = bridge.name.as_str();
-    let mut tables = firewall::read(host)?;
+    let facts = Facts::read(host)?;
+    let mut tables = facts.tables.clone();
     let uplink = mtu::uplink(host)?;
-    // No firewall, nothing to open: and no process to start to ask.
-    let address = if tables.is_empty() {
-        None
-    } else {
-        // In a dry run on a fresh host the bridge does not exist yet.
-        readiness::address_of(host, name)?
-    };
+    // In a dry run on a fresh host the bridge does not exist yet.
+    let address = facts.address_of(name);
     let scope = Scope {
         bridge: name,
         address,
@@ -45,7 +43,8 @@ pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Resu
             return Ok(Outcome::new(
                 Status::Skipped,
                 format!("manage-firewall is false; nothing drops {name}'s traffic"),
-            ));
+            )
+            .with_value(Some(facts)));
         }
         let (reason, fix) = readiness::describe(name, &blocked);
         return Err(coded(
@@ -101,10 +100,12 @@ pub fn step(host: &Host, bridge: &Bridge, manage_firewall: bool) -> anyhow::Resu
         plan.extend(change.plan(host));
     }
     if !changed {
-        return Ok(Outcome::new(
-            Status::Unchanged,
-            format!("nothing drops {name}'s traffic"),
-        ));
+        return Ok(
+            Outcome::new(Status::Unchanged, format!("nothing drops {name}'s traffic"))
+                .with_value(Some(facts)),
+        );
     }
-    Ok(Outcome::new(Status::of_change(host.applies()), did.join("; ")).with_plan(plan))
+    Ok(Outcome::new(Status::of_change(host.applies()), did.join("; "))
+        .with_plan(plan)
+        .with_value(None))
 }

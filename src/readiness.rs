@@ -13,6 +13,7 @@ use crate::check_result::{Check, Verdict, check};
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host};
 use crate::net::Ipv4Net;
+use crate::network::firewall::ruleset::Table;
 use crate::network::firewall::{self, Blocked, Class, Owner, Scope};
 use crate::network::mtu;
 
@@ -41,7 +42,7 @@ pub enum Stage {
     Ready,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Link {
     ifname: String,
     #[serde(default)]
@@ -52,7 +53,7 @@ struct Link {
     addr_info: Vec<Addr>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Addr {
     #[serde(default)]
     family: String,
@@ -73,9 +74,28 @@ fn links(host: &Host) -> anyhow::Result<Vec<Link>> {
     })
 }
 
-/// The IPv4 address and prefix of one interface, if it has one.
-pub fn address_of(host: &Host, interface: &str) -> anyhow::Result<Option<(Ipv4Addr, u8)>> {
-    Ok(links(host)?.iter().find(|l| l.ifname == interface).and_then(ipv4))
+/// What the data-path checks read from processes: the interfaces and the
+/// firewall rulesets. Read once by the coexistence step and handed on to
+/// readiness when that step changed nothing, so that a converged run asks
+/// each tool once.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    links: Vec<Link>,
+    pub tables: Vec<Table>,
+}
+
+impl Facts {
+    pub fn read(host: &Host) -> anyhow::Result<Facts> {
+        Ok(Facts {
+            links: links(host)?,
+            tables: firewall::read(host)?,
+        })
+    }
+
+    /// The IPv4 address and prefix of one interface, if it has one.
+    pub fn address_of(&self, interface: &str) -> Option<(Ipv4Addr, u8)> {
+        self.links.iter().find(|l| l.ifname == interface).and_then(ipv4)
+    }
 }
 
 fn ipv4(link: &Link) -> Option<(Ipv4Addr, u8)> {
@@ -125,6 +145,19 @@ pub fn br_netfilter(host: &Host) -> bool {
 
 /// Every data-path check for `bridge`, one line each.
 pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
+    match Facts::read(host) {
+        Ok(facts) => check_with(host, bridge, stage, &facts),
+        Err(err) => vec![check(
+            "bridge-up",
+            Verdict::Fail,
+            err.to_string(),
+            "install iproute2, and nftables or iptables",
+        )],
+    }
+}
+
+/// [`check_bridge`] over facts already read.
+pub fn check_with(host: &Host, bridge: &Bridge, stage: Stage, facts: &Facts) -> Vec<Check> {
     let name = bridge.name.as_str();
     let soft = if stage == Stage::Ready {
         Verdict::Fail
@@ -132,18 +165,7 @@ pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
         Verdict::Warn
     };
     let mut out = Vec::new();
-    let links = match links(host) {
-        Ok(links) => links,
-        Err(err) => {
-            out.push(check(
-                "bridge-up",
-                Verdict::Fail,
-                err.to_string(),
-                "install iproute2",
-            ));
-            return out;
-        }
-    };
+    let links = &facts.links;
     let uplink = mtu::uplink(host).ok().flatten();
     let link = links.iter().find(|l| l.ifname == name);
     let address = link.and_then(ipv4);
@@ -195,7 +217,7 @@ pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
                 )
             });
             out.push(subnet(
-                &links,
+                links,
                 name,
                 ip,
                 prefix,
@@ -228,27 +250,16 @@ pub fn check_bridge(host: &Host, bridge: &Bridge, stage: Stage) -> Vec<Check> {
         address,
         uplink: uplink.as_deref(),
     };
-    out.push(firewall_check(host, bridge, &scope));
+    out.push(firewall_check(host, bridge, &scope, &facts.tables));
     if let Some(l) = link {
         out.push(mtu_check(host, l, uplink.as_deref()));
     }
     out
 }
 
-fn firewall_check(host: &Host, bridge: &Bridge, scope: &Scope) -> Check {
-    let tables = match firewall::read(host) {
-        Ok(t) => t,
-        Err(err) => {
-            return check(
-                "firewall",
-                Verdict::Warn,
-                format!("cannot read the firewall: {err}"),
-                "",
-            );
-        }
-    };
+fn firewall_check(host: &Host, bridge: &Bridge, scope: &Scope, tables: &[Table]) -> Check {
     let classes = Class::all(bridge.nat, br_netfilter(host));
-    let blocked = firewall::blocked(&tables, scope, &classes);
+    let blocked = firewall::blocked(tables, scope, &classes);
     if blocked.is_empty() {
         return check(
             "firewall",

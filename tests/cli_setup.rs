@@ -34,8 +34,8 @@ lxc storage create default dir
 lxc query /1.0/profiles/default
 lxc profile device add default root disk path=/ pool=default
 lxc profile device add default eth0 nic network=lxdbr0 name=eth0
-lxc query /1.0/networks/lxdbr0/state
-ip -j addr show"
+ip -j addr show
+lxc query /1.0/networks/lxdbr0/state"
     );
     assert_eq!(first.commands, lines(&expected), "{first}");
     assert_eq!(
@@ -71,8 +71,8 @@ ip -j addr show"
             "lxc query /1.0/networks/lxdbr0",
             "lxc query /1.0/storage-pools/default",
             "lxc query /1.0/profiles/default",
-            "lxc query /1.0/networks/lxdbr0/state",
             "ip -j addr show",
+            "lxc query /1.0/networks/lxdbr0/state",
         ],
         "a converged run starts at most 5 processes and no installer"
     );
@@ -144,8 +144,8 @@ fn an_existing_bridge_that_differs_is_corrected_and_what_fits_stays() {
             "lxc query /1.0/storage-pools/default",
             "lxc query /1.0/profiles/default",
             "lxc profile device set default eth0 network=lxdbr0",
-            "lxc query /1.0/networks/lxdbr0/state",
             "ip -j addr show",
+            "lxc query /1.0/networks/lxdbr0/state",
         ],
         "{run}"
     );
@@ -425,8 +425,8 @@ fn lxc_writes_forwarding_and_the_lxc_net_override_before_the_package() {
 {APT_INSTALL} lxc dnsmasq-base
 service lxc-net status
 service lxc-net start
-lxc-ls --version
-ip -j addr show"
+ip -j addr show
+lxc-ls --version"
         )),
         "{run}"
     );
@@ -450,7 +450,7 @@ ip -j addr show"
     let again = host.run_with_env(&again_args, &env);
     assert_eq!(again.code, Some(0), "{again}");
     assert_eq!(again.json()["changed"], false, "{again}");
-    assert_eq!(again.commands, ["lxc-ls --version", "ip -j addr show"], "{again}");
+    assert_eq!(again.commands, ["ip -j addr show", "lxc-ls --version"], "{again}");
 }
 
 #[test]
@@ -488,7 +488,10 @@ fn dry_run_shows_the_plan_and_changes_nothing() {
     // Only questions were asked.
     for cmd in &run.commands {
         assert!(
-            cmd.starts_with("apt-cache ") || cmd.starts_with("lxc query ") || cmd.starts_with("ip -j -4 "),
+            cmd.starts_with("apt-cache ")
+                || cmd.starts_with("lxc query ")
+                || cmd.starts_with("ip -j -4 ")
+                || cmd == "ip -j addr show",
             "a dry run ran {cmd}: {run}"
         );
     }
