@@ -3,9 +3,9 @@
 
 use crate::check_result::{Check, Verdict, check};
 use crate::container_type::ContainerType;
+use crate::host::os_release::OsRelease;
 use crate::host::{CommandLine, Host};
 use crate::readiness::{self, Bridge, Stage};
-use crate::host::os_release::OsRelease;
 use crate::setup::distro::{Distro, Install};
 use crate::setup::kvm::Virtualisation;
 use crate::setup::packages;
@@ -90,7 +90,10 @@ fn lxd_runtime(host: &Host, flavor: crate::setup::lxd_family::Flavor) -> (Check,
         Ok(Some(out)) if out.success() => {
             let config: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
             let nat = config["config"]["ipv4.nat"].as_str() != Some("false");
-            (check("runtime", Verdict::Pass, format!("{name} answers"), ""), nat)
+            (
+                check("runtime", Verdict::Pass, format!("{name} answers"), ""),
+                nat,
+            )
         }
         Ok(Some(out)) if out.stderr.to_ascii_lowercase().contains("not found") => (
             check(

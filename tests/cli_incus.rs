@@ -28,6 +28,7 @@ incus storage create default dir
 incus query /1.0/profiles/default
 incus profile device add default root disk path=/ pool=default
 incus profile device add default eth0 nic network=incusbr0 name=eth0
+ip -j addr show
 incus query /1.0/networks/incusbr0/state"
     )
 }
@@ -43,6 +44,7 @@ fn assert_second_run_changes_nothing(host: &FakeHost) {
             "incus query /1.0/networks/incusbr0",
             "incus query /1.0/storage-pools/default",
             "incus query /1.0/profiles/default",
+            "ip -j addr show",
             "incus query /1.0/networks/incusbr0/state",
         ],
         "{again}"
@@ -82,6 +84,7 @@ fn debian_13_installs_incus_from_the_main_archive_and_converges_like_lxd() {
             ("incus-network", "changed"),
             ("incus-storage", "changed"),
             ("incus-profile", "changed"),
+            ("coexistence", "unchanged"),
             ("readiness", "unchanged"),
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))

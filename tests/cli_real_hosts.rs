@@ -38,6 +38,7 @@ fn converged_debian_lxd() -> FakeHost {
             "eth0": {"type": "nic", "network": "lxdbr0", "name": "eth0"}
         }}
     }));
+    host.bridge_up("lxdbr0", "10.147.2.1/24");
     host
 }
 
@@ -273,6 +274,7 @@ fn profile_corrections_set_only_the_keys_that_differ_and_keep_the_operators() {
             "lxc profile device unset default eth0 nictype",
             "lxc profile device unset default eth0 parent",
             "lxc profile device set default eth0 network=lxdbr0",
+            "ip -j addr show",
             "lxc query /1.0/networks/lxdbr0/state",
         ],
         "{run}"

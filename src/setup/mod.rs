@@ -83,7 +83,12 @@ fn readiness(
 
 /// The runtime answered; now the guests' data path through `bridge`, over
 /// the facts the coexistence step read when they still hold.
-pub fn data_path(host: &Host, bridge: &Bridge, runtime: Outcome, facts: Option<Facts>) -> anyhow::Result<Outcome> {
+pub fn data_path(
+    host: &Host,
+    bridge: &Bridge,
+    runtime: Outcome,
+    facts: Option<Facts>,
+) -> anyhow::Result<Outcome> {
     let checks = match facts {
         Some(facts) => readiness::check_with(host, bridge, Stage::Ready, &facts),
         None => readiness::check_bridge(host, bridge, Stage::Ready),

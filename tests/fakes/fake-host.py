@@ -568,10 +568,10 @@ def lxd_like(state, objects, args, bridge, client):
             fail("Error: not found")
     elif args[:2] == ["network", "create"]:
         networks[args[2]] = key_values(args[3:])
-        bring_up_lxd_network(state, args[2])
+        bring_up_lxd_network(state, networks[args[2]], args[2])
     elif args[:2] == ["network", "set"]:
         networks[args[2]].update(key_values(args[3:]))
-        bring_up_lxd_network(state, args[2])
+        bring_up_lxd_network(state, networks[args[2]], args[2])
     elif args[:2] == ["network", "unset"]:
         networks[args[2]].pop(args[3], None)
     elif args[:2] == ["config", "set"] and len(args) == 4:
@@ -680,8 +680,7 @@ def autostart_link(state, where, what):
     os.symlink(f"/etc/libvirt/{where}/default.xml", link)
 
 
-def bring_up_lxd_network(state, name):
-    config = state["networks"][name]
+def bring_up_lxd_network(state, config, name):
     set_link(name, state=state, address=config.get("ipv4.address"))
     if "bridge.mtu" in config:
         write_root_file(f"sys/class/net/{name}/mtu", config["bridge.mtu"] + "\n")

@@ -218,6 +218,37 @@ impl FakeHost {
         self
     }
 
+    /// A runtime's bridge as a running runtime leaves it: up with its
+    /// address, dnsmasq listening there (DNS on the address, DHCP on
+    /// 0.0.0.0:67 in /proc/net/udp), and forwarding on for its NAT.
+    pub fn bridge_up(&self, name: &str, address: &str) {
+        self.write(&format!("sys/class/net/{name}/flags"), "0x1003\n");
+        let mut state = self.state();
+        state["link_addrs"][name] = serde_json::json!(address);
+        self.set_state(state);
+        let hex = |ip: &str| {
+            let o: Vec<u8> = ip.split('.').map(|p| p.parse().unwrap()).collect();
+            format!("{:02X}{:02X}{:02X}{:02X}", o[3], o[2], o[1], o[0])
+        };
+        let ip = address.split('/').next().unwrap();
+        let socket = |i: u32, ip: &str, port: u16| {
+            format!(
+                "{i:4}: {}:{port:04X} 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 {} 2 0000000000000000 0\n",
+                hex(ip),
+                1000 + i
+            )
+        };
+        self.write(
+            "proc/net/udp",
+            &format!(
+                "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n{}{}",
+                socket(0, ip, 53),
+                socket(1, "0.0.0.0", 67)
+            ),
+        );
+        self.write("proc/sys/net/ipv4/ip_forward", "1\n");
+    }
+
     /// systemd runs this host (it creates this directory when it boots one).
     pub fn with_systemd(self) -> FakeHost {
         fs::create_dir_all(self.path("run/systemd/system")).unwrap();
