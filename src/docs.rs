@@ -265,7 +265,7 @@ the manager config from the same sources as \fBsetup\fR (\fB\-\-manager\-config\
 else a configured controller) and, when lxd\-snap\-channel is set, runs
 \fBsnap list lxd\fR and says what \fBsetup\fR would do with the installed snap.
 .PP
-For lxd and lxc it runs the
+For lxd, incus and lxc it runs the
 same data\-path checks as setup's readiness, so that it names before setup every
 conflict setup would fix (Docker, ufw, firewalld, forwarding, MTU, subnet
 collisions); what setup creates (the bridge, forwarding) only warns.
