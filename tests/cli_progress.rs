@@ -140,6 +140,7 @@ fn in_a_pipe_finished_steps_and_the_long_command_are_shown_before_the_install_en
             "lxd-network",
             "lxd-storage",
             "lxd-profile",
+            "coexistence",
             "readiness"
         ],
         "{all}"
