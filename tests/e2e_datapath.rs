@@ -213,7 +213,9 @@ fn forward_policy() -> String {
 /// Every ruleset, without counters and timestamps.
 fn rulesets() -> String {
     must(
-        "{ iptables-nft-save; iptables-legacy-save; } | sed -E -e '/^#/d' -e 's/\\[[0-9]+:[0-9]+\\]//'
+        // iptables-legacy-save would create the legacy tables it reads.
+        "{ iptables-nft-save; if grep -q . /proc/net/ip_tables_names; then iptables-legacy-save; fi; } \
+           | sed -E -e '/^#/d' -e 's/\\[[0-9]+:[0-9]+\\]//'
          nft -s list ruleset",
     )
 }
