@@ -567,3 +567,100 @@ fn without_root_check_still_runs_and_names_what_it_could_not_read() {
         );
     }
 }
+
+/// A Debian 13 host with Incus installed, running and fully set up.
+fn converged_debian_incus() -> FakeHost {
+    let host = FakeHost::new(DEBIAN_13);
+    host.installed(&["incus-base", "incus-client", "dnsmasq-base"]);
+    host.set_state(json!({
+        "running": ["incus"],
+        "incus": {
+            "networks": {"incusbr0": {"ipv4.address": "10.147.2.1/24", "ipv4.nat": "true", "ipv6.address": "none"}},
+            "pools": ["default"],
+            "profile": {"devices": {
+                "root": {"type": "disk", "path": "/", "pool": "default"},
+                "eth0": {"type": "nic", "network": "incusbr0", "name": "eth0"}
+            }}
+        }
+    }));
+    host.bridge_up("incusbr0", "10.147.2.1/24");
+    host
+}
+
+#[test]
+fn a_hung_incus_gives_75_within_the_runtime_timeout_naming_incus_and_the_query() {
+    let host = converged_debian_incus();
+    assert_converged(&host, "incus");
+    host.update_state(json!({"hang": "incus query /1.0/networks/incusbr0"}));
+    let started = Instant::now();
+    let run = host.run(&["setup", "incus", "--runtime-timeout", "1"]);
+    assert_eq!(run.code, Some(75), "{run}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{run}");
+    assert_one_error_line(&run.stderr);
+    assert!(
+        run.stderr
+            .contains("Incus did not answer within 1s: `incus query /1.0/networks/incusbr0`"),
+        "{run}"
+    );
+    let pid = std::fs::read_to_string(host.state.path().join("hung.pid")).unwrap();
+    assert!(process_gone(&pid), "the hung incus ({pid}) was left running");
+    host.update_state(json!({"hang": null}));
+    assert_converged(&host, "incus");
+}
+
+#[test]
+fn incus_dir_and_a_callers_home_do_not_steer_setup_incus() {
+    let host = converged_debian_incus();
+    let home = foreign_home();
+    let caller_home = home.path().to_str().unwrap();
+    let env = [
+        ("INCUS_DIR", "/tmp/y"),
+        ("INCUS_CONF", caller_home),
+        ("LXD_DIR", "/tmp/x"),
+        ("HOME", caller_home),
+    ];
+    let run = json_run_with_env(&host, &["setup", "incus"], &env);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.json()["changed"], false, "{run}");
+    let log = host.env_log();
+    let incus: Vec<&serde_json::Value> = log
+        .iter()
+        .filter(|e| e["command"].as_str().unwrap().starts_with("incus "))
+        .collect();
+    assert!(!incus.is_empty(), "{log:?}");
+    for entry in incus {
+        let env = &entry["env"];
+        assert_eq!(env["LC_ALL"], "C", "{entry}");
+        assert!(env.get("INCUS_DIR").is_none(), "{entry}");
+        assert!(env.get("LXD_DIR").is_none(), "{entry}");
+        let home = env["HOME"].as_str().unwrap();
+        assert_ne!(home, caller_home, "{entry}");
+        assert!(home.starts_with("/tmp/container-init-home."), "{entry}");
+    }
+}
+
+#[test]
+fn incus_profile_corrections_set_only_the_keys_that_differ_and_keep_the_operators() {
+    let host = converged_debian_incus();
+    let mut state = host.state();
+    state["incus"]["pools"] = json!(["default", "other"]);
+    state["incus"]["profile"] = json!({"devices": {
+        "root": {"type": "disk", "path": "/", "pool": "other", "size": "5GiB"},
+        "eth0": {"type": "nic", "network": "incusbr0", "name": "eth0", "boot.priority": "10"}
+    }});
+    host.set_state(state);
+    let run = json_run(&host, &["setup", "incus"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(
+        run.commands
+            .contains(&"incus profile device set default root pool=default".to_string()),
+        "{run}"
+    );
+    assert!(!run.commands.iter().any(|c| c.contains("device remove")), "{run}");
+    assert_eq!(detail(&run, "incus-profile"), "root: pool other -> default");
+    assert_eq!(
+        host.state()["incus"]["profile"]["devices"]["root"],
+        json!({"type": "disk", "path": "/", "pool": "default", "size": "5GiB"})
+    );
+    assert_converged(&host, "incus");
+}
