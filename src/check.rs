@@ -72,12 +72,42 @@ pub fn data_path(host: &Host, ty: ContainerType) -> Vec<Check> {
             // lxc-net always masquerades its bridge's network.
             (runtime, Bridge::new(&name, true))
         }
-        // libvirt's network is checked by the kvm runtime itself.
-        ContainerType::Kvm => return Vec::new(),
+        ContainerType::Kvm => kvm_runtime(host),
     };
     let mut out = vec![runtime];
     out.extend(readiness::check_bridge(host, &bridge, Stage::Preflight));
     out
+}
+
+/// Whether libvirt answers, and the bridge of its `default` network
+/// (libvirt's own `virbr0` with NAT where there is none yet: what setup
+/// defines).
+fn kvm_runtime(host: &Host) -> (Check, Bridge) {
+    let planned = Bridge::new(crate::setup::kvm::LIBVIRT_BRIDGE, true);
+    match crate::setup::kvm::network_bridge(host) {
+        Ok(Some(found)) => (
+            check("runtime", Verdict::Pass, "libvirt answers", ""),
+            Bridge::new(&found.name, found.nat),
+        ),
+        Ok(None) => (
+            check(
+                "runtime",
+                Verdict::Pass,
+                "libvirt answers; it has no default network yet",
+                "",
+            ),
+            planned,
+        ),
+        Err(err) => (
+            check(
+                "runtime",
+                Verdict::Warn,
+                format!("libvirt does not answer: {err}"),
+                "`container-init setup kvm` installs and starts it",
+            ),
+            planned,
+        ),
+    }
 }
 
 /// Whether LXD (or Incus) answers, and its bridge's NAT setting (on unless

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::exit::{Exit, coded};
 use crate::host::{CommandLine, Host, Output};
 use crate::net::{BridgeName, Ipv4Net};
+use crate::network::mtu;
 use crate::report::{Outcome, Status};
 
 use super::service::{self, Daemon, Init};
@@ -19,7 +20,7 @@ pub const DEV_KVM: &str = "/dev/kvm";
 const IMAGES: &str = "/var/lib/libvirt/images";
 const NETWORK: &str = "default";
 const POOL: &str = "default";
-const LIBVIRT_BRIDGE: &str = "virbr0";
+pub const LIBVIRT_BRIDGE: &str = "virbr0";
 /// libvirt's autostart links. It decides whether an object is autostarted
 /// when it loads the object's config, and refuses `net-autostart` while the
 /// link is there ("Failed to create symlink ...: File exists"): a purge leaves
@@ -187,6 +188,11 @@ struct NetworkXml {
     nat: bool,
     address: Option<(Ipv4Addr, Ipv4Net)>,
     ip_element: Option<std::ops::Range<usize>>,
+    /// `<mtu size='N'/>`; none is libvirt's default, Ethernet's 1500.
+    mtu: Option<u32>,
+    mtu_element: Option<std::ops::Range<usize>>,
+    /// Where a new `<mtu>` goes: right after the `<bridge>` element.
+    bridge_end: Option<usize>,
 }
 
 fn bad_xml(what: &str) -> anyhow::Error {
@@ -215,6 +221,19 @@ fn parse_network_xml(xml: &str) -> anyhow::Result<NetworkXml> {
         .children()
         .find(|n| n.has_tag_name("forward"))
         .is_some_and(|f| f.attribute("mode").is_none_or(|m| m == "nat"));
+    let bridge_end = net
+        .children()
+        .find(|n| n.has_tag_name("bridge"))
+        .map(|b| b.range().end);
+    let mtu_node = net.children().find(|n| n.has_tag_name("mtu"));
+    let mtu = mtu_node
+        .map(|m| {
+            m.attribute("size")
+                .and_then(|size| size.parse::<u32>().ok())
+                .ok_or_else(|| bad_xml("an <mtu> without a numeric size"))
+        })
+        .transpose()?;
+    let mtu_element = mtu_node.map(|m| m.range());
     let ip = net
         .children()
         .filter(|n| n.has_tag_name("ip"))
@@ -225,6 +244,9 @@ fn parse_network_xml(xml: &str) -> anyhow::Result<NetworkXml> {
             nat,
             address: None,
             ip_element: None,
+            mtu,
+            mtu_element,
+            bridge_end,
         });
     };
     let address: Ipv4Addr = ip
@@ -252,6 +274,9 @@ fn parse_network_xml(xml: &str) -> anyhow::Result<NetworkXml> {
         nat,
         address: Some((address, subnet)),
         ip_element: Some(ip.range()),
+        mtu,
+        mtu_element,
+        bridge_end,
     })
 }
 
@@ -267,12 +292,49 @@ fn ip_element(subnet: &Ipv4Net) -> String {
     )
 }
 
-/// libvirt's shipped `default` network, on `subnet`.
-fn network_xml(subnet: &Ipv4Net) -> String {
+/// The bridge MTU libvirt sets: the manager config's bounds, so that a
+/// value from anywhere else cannot reach the definition unchecked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkMtu(u32);
+
+impl NetworkMtu {
+    pub fn new(mtu: u32) -> anyhow::Result<NetworkMtu> {
+        if crate::manager_config::MTU_RANGE.contains(&mtu) {
+            Ok(NetworkMtu(mtu))
+        } else {
+            Err(coded(
+                Exit::Config,
+                format!(
+                    "the MTU {mtu} for libvirt's {NETWORK} network is outside 576-9216; set lxc-default-mtu in that range"
+                ),
+            ))
+        }
+    }
+
+    fn element(self) -> String {
+        format!("<mtu size='{}'/>", self.0)
+    }
+}
+
+/// libvirt's shipped `default` network, on `subnet`, with `mtu` when one is
+/// wanted.
+fn network_xml(subnet: &Ipv4Net, mtu: Option<NetworkMtu>) -> String {
+    let mtu = mtu.map(|m| format!("  {}\n", m.element())).unwrap_or_default();
     format!(
-        "<network>\n  <name>{NETWORK}</name>\n  <forward mode='nat'/>\n  <bridge name='{LIBVIRT_BRIDGE}' stp='on' delay='0'/>\n  {}\n</network>\n",
+        "<network>\n  <name>{NETWORK}</name>\n  <forward mode='nat'/>\n  <bridge name='{LIBVIRT_BRIDGE}' stp='on' delay='0'/>\n{mtu}  {}\n</network>\n",
         ip_element(subnet)
     )
+}
+
+/// `xml` with each range replaced by its text (ranges do not overlap; an
+/// empty range inserts).
+fn splice(xml: &str, mut edits: Vec<(std::ops::Range<usize>, String)>) -> String {
+    edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
+    let mut out = xml.to_string();
+    for (range, text) in edits {
+        out.replace_range(range, &text);
+    }
+    out
 }
 
 /// libvirt's own choice for its `default` network, kept wherever it is free.
@@ -299,10 +361,13 @@ pub struct LibvirtBridge {
 }
 
 /// libvirt's `default` network: on a subnet the host does not otherwise use,
-/// defined, started and autostarted. An existing network is edited only in
-/// its `<ip>` element, and only when that overlaps something else. Its value
-/// is the network's bridge.
-pub fn network_step(host: &Host) -> anyhow::Result<Outcome<LibvirtBridge>> {
+/// with `mtu` when one is wanted (the uplink's, below Ethernet's), defined,
+/// started and autostarted. An existing network is edited only in its
+/// `<ip>` element, when that overlaps something else, and its `<mtu>`, when
+/// that differs; the rest (uuid, MAC) stays. Its value is the network's
+/// bridge.
+pub fn network_step(host: &Host, mtu: Option<u32>) -> anyhow::Result<Outcome<LibvirtBridge>> {
+    let mtu = mtu.map(NetworkMtu::new).transpose()?;
     let state = presence(host, "net-list", NETWORK)?.unwrap_or(Presence {
         defined: false,
         active: false,
@@ -319,7 +384,7 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<LibvirtBridge>> {
     let (bridge, nat, gateway, subnet, active) = if !state.defined {
         let used = subnet::used_networks(host)?;
         let subnet = choose_subnet(&used)?;
-        write_definition(&network_xml(&subnet), &mut plan)?;
+        write_definition(&network_xml(&subnet, mtu), &mut plan)?;
         cmds.push(define.clone());
         did.push(if subnet == libvirt_subnet() {
             "defined".to_string()
@@ -343,29 +408,39 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<LibvirtBridge>> {
             ));
         };
         let used = subnet::used_networks_except(host, Some(&bridge))?;
-        if used.iter().any(|u| u.overlaps(&current)) {
+        let mut edits = Vec::new();
+        let (gateway, subnet) = if used.iter().any(|u| u.overlaps(&current)) {
             let moved = subnet::free_bridge_subnet(&used)?;
-            let edited = format!(
-                "{}{}{}",
-                &xml[..range.start],
-                ip_element(&moved),
-                &xml[range.end..]
+            edits.push((range, ip_element(&moved)));
+            did.push(format!("moved off {current}, which the host uses"));
+            (moved.nth(1).expect("a /24 has hosts"), moved)
+        } else {
+            (address, current)
+        };
+        if let Some(wanted) = mtu
+            && parsed.mtu != Some(wanted.0)
+        {
+            match (parsed.mtu_element, parsed.bridge_end) {
+                (Some(range), _) => edits.push((range, wanted.element())),
+                (None, Some(end)) => edits.push((end..end, format!("\n  {}", wanted.element()))),
+                (None, None) => return Err(bad_xml("no <bridge> element")),
+            }
+            let old = parsed.mtu.map_or_else(
+                || format!("{} (libvirt's default)", mtu::ETHERNET),
+                |m| m.to_string(),
             );
-            write_definition(&edited, &mut plan)?;
+            did.push(format!("MTU changed from {old} to {}", wanted.0));
+        }
+        if edits.is_empty() {
+            (bridge, parsed.nat, gateway, subnet, state.active)
+        } else {
+            write_definition(&splice(&xml, edits), &mut plan)?;
+            // libvirt applies a new definition when the network starts.
             if state.active {
                 cmds.push(virsh(&["net-destroy", NETWORK]));
             }
             cmds.push(define.clone());
-            did.push(format!("moved off {current}, which the host uses"));
-            (
-                bridge,
-                parsed.nat,
-                moved.nth(1).expect("a /24 has hosts"),
-                moved,
-                false,
-            )
-        } else {
-            (bridge, parsed.nat, address, current, state.active)
+            (bridge, parsed.nat, gateway, subnet, false)
         }
     };
     if !active {
@@ -381,7 +456,10 @@ pub fn network_step(host: &Host) -> anyhow::Result<Outcome<LibvirtBridge>> {
         cmds.push(virsh(&["net-autostart", NETWORK]));
         did.push("autostarted".into());
     }
-    let place = format!("{NETWORK} network on {bridge} {gateway}/{}", subnet.prefix());
+    let mut place = format!("{NETWORK} network on {bridge} {gateway}/{}", subnet.prefix());
+    if let Some(mtu) = mtu {
+        place.push_str(&format!(" MTU {}", mtu.0));
+    }
     if cmds.is_empty() {
         return Ok(
             Outcome::new(Status::Unchanged, format!("{place}, active, autostart"))
@@ -437,6 +515,30 @@ pub fn pool_step(host: &Host) -> anyhow::Result<Outcome> {
         format!("{POOL} pool {}", did.join(", ")),
     )
     .with_plan(plan))
+}
+
+/// Read-only, for `check`: the bridge of libvirt's `default` network as
+/// defined, or `None` when there is no such network; an error when libvirt
+/// is not installed or does not answer.
+pub fn network_bridge(host: &Host) -> anyhow::Result<Option<LibvirtBridge>> {
+    let Some(all) = host.query_installed(&virsh(&["net-list", "--all", "--name"]))? else {
+        return Err(coded(Exit::Unavailable, "virsh is not installed"));
+    };
+    if !all.success() {
+        return Err(coded(Exit::Unavailable, all.tail()));
+    }
+    if !names(&all).contains(&NETWORK) {
+        return Ok(None);
+    }
+    let xml = host
+        .query(&virsh(&["net-dumpxml", "--inactive", NETWORK]))?
+        .stdout;
+    let parsed = parse_network_xml(&xml)?;
+    let name = parsed.bridge.ok_or_else(|| bad_xml("no <bridge name=...>"))?;
+    Ok(Some(LibvirtBridge {
+        name: name.to_string(),
+        nat: parsed.nat,
+    }))
 }
 
 /// The bridge of libvirt's running `default` network and its address, as
@@ -519,7 +621,7 @@ mod tests {
 
     #[test]
     fn a_new_network_is_libvirts_own_definition() {
-        let xml = network_xml(&libvirt_subnet());
+        let xml = network_xml(&libvirt_subnet(), None);
         let parsed = parse_network_xml(&xml).unwrap();
         assert_eq!(parsed.address.unwrap().0.to_string(), "192.168.122.1");
         assert!(
@@ -527,6 +629,57 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("<forward mode='nat'/>"), "{xml}");
+    }
+
+    #[test]
+    fn an_mtu_is_inserted_after_the_bridge_or_replaced_in_place() {
+        let parsed = parse_network_xml(DEBIAN_DEFAULT).unwrap();
+        assert_eq!(parsed.mtu, None);
+        let end = parsed.bridge_end.unwrap();
+        let mtu = NetworkMtu::new(1400).unwrap();
+        let with = splice(DEBIAN_DEFAULT, vec![(end..end, format!("\n  {}", mtu.element()))]);
+        assert_eq!(
+            with,
+            DEBIAN_DEFAULT.replace("delay='0'/>\n", "delay='0'/>\n  <mtu size='1400'/>\n")
+        );
+        let parsed = parse_network_xml(&with).unwrap();
+        assert_eq!(parsed.mtu, Some(1400));
+        let range = parsed.mtu_element.unwrap();
+        let changed = splice(&with, vec![(range, NetworkMtu::new(1460).unwrap().element())]);
+        assert_eq!(changed, with.replace("1400", "1460"));
+        assert_eq!(parse_network_xml(&changed).unwrap().mtu, Some(1460));
+    }
+
+    #[test]
+    fn both_edits_at_once_keep_each_other_in_place() {
+        let parsed = parse_network_xml(DEBIAN_DEFAULT).unwrap();
+        let end = parsed.bridge_end.unwrap();
+        let moved: Ipv4Net = "10.147.2.0/24".parse().unwrap();
+        let edited = splice(
+            DEBIAN_DEFAULT,
+            vec![
+                (parsed.ip_element.unwrap(), ip_element(&moved)),
+                (end..end, "\n  <mtu size='1400'/>".into()),
+            ],
+        );
+        let again = parse_network_xml(&edited).unwrap();
+        assert_eq!(again.mtu, Some(1400));
+        assert_eq!(again.address.unwrap().1, moved);
+        assert!(edited.contains("<uuid>2a4c7b2e-8d4e-4f50-9a4e-0c1b2d3e4f50</uuid>"));
+    }
+
+    #[test]
+    fn a_new_network_carries_the_wanted_mtu_and_bad_ones_are_refused() {
+        let xml = network_xml(&libvirt_subnet(), Some(NetworkMtu::new(1400).unwrap()));
+        assert!(
+            xml.contains("<bridge name='virbr0' stp='on' delay='0'/>\n  <mtu size='1400'/>\n"),
+            "{xml}"
+        );
+        assert_eq!(parse_network_xml(&xml).unwrap().mtu, Some(1400));
+        assert!(NetworkMtu::new(575).is_err());
+        assert!(NetworkMtu::new(9217).is_err());
+        assert!(NetworkMtu::new(576).is_ok() && NetworkMtu::new(9216).is_ok());
+        assert!(parse_network_xml("<network><bridge name='virbr0'/><mtu size='big'/></network>").is_err());
     }
 
     #[test]

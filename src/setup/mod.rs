@@ -295,13 +295,18 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             report.run_step("libvirt-daemon", || {
                 kvm::daemon_step(host, init, opts.runtime_timeout)
             })?;
-            // The seam for the coexistence step and the data-path checks
-            // (DHCP, forwarding, firewall, MTU): this bridge and its NAT, as
-            // for lxdbr0 and lxcbr0.
-            let _bridge = report.run_step("libvirt-network", || kvm::network_step(host))?;
+            let network = report.run_step("libvirt-network", || {
+                kvm::network_step(host, mtu::wanted(host, config.lxc_default_mtu)?)
+            })?;
             report.run_step("libvirt-pool", || kvm::pool_step(host))?;
+            // The same coexistence and data-path checks as lxdbr0 and lxcbr0.
+            let bridge = Bridge::new(&network.name, network.nat);
+            let facts = report.run_step(coexistence::STEP, || {
+                coexistence::step(host, &bridge, settings.manage_firewall)
+            })?;
             readiness(host, report, || {
-                kvm::readiness(host).map(|(outcome, _live)| outcome)
+                let (answers, _live) = kvm::readiness(host)?;
+                data_path(host, &bridge, answers, facts)
             })?;
         }
     }

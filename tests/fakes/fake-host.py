@@ -209,7 +209,7 @@ def run_unit(state, unit):
         set_link("lxcbr0", state=state)
         set_ip_forward()
     if unit == "libvirtd" and state.get("virsh_net", {}).get("Active") == "yes":
-        set_link("virbr0", state=state)
+        bring_up_virbr0(state, state["virsh_net"].get("live") or state["virsh_net"])
 
 
 def apt_get(state, args):
@@ -622,13 +622,24 @@ def net_xml(net):
     ip = net.get("ip", "192.168.122.1")
     mask = net.get("netmask", "255.255.255.0")
     base = ip.rsplit(".", 1)[0]
+    mtu = f"  <mtu size='{net['mtu']}'/>\n" if net.get("mtu") else ""
     return (
         f"<network>\n  <name>default</name>\n  <uuid>{NET_UUID}</uuid>\n"
         "  <forward mode='nat'>\n    <nat>\n      <port start='1024' end='65535'/>\n    </nat>\n  </forward>\n"
-        f"  <bridge name='virbr0' stp='on' delay='0'/>\n  <mac address='{NET_MAC}'/>\n"
+        f"  <bridge name='virbr0' stp='on' delay='0'/>\n{mtu}  <mac address='{NET_MAC}'/>\n"
         f"  <ip address='{ip}' netmask='{mask}'>\n    <dhcp>\n"
         f"      <range start='{base}.2' end='{base}.254'/>\n    </dhcp>\n  </ip>\n</network>\n"
     )
+
+
+def bring_up_virbr0(state, live):
+    """What libvirt does when it starts its NAT network: virbr0 up with its
+    address and MTU (Ethernet's unless the definition has one), dnsmasq on
+    it, forwarding on."""
+    ip, mask = live.get("ip", "192.168.122.1"), live.get("netmask", "255.255.255.0")
+    set_link("virbr0", state=state, address=f"{ip}/{prefix_of(mask)}")
+    write_root_file("sys/class/net/virbr0/mtu", f"{live.get('mtu') or 1500}\n")
+    set_ip_forward()
 
 
 def prefix_of(mask):
@@ -715,7 +726,9 @@ def virsh(state, args):
         if net is not None and uuid not in (None, NET_UUID):
             fail(f"error: operation failed: network 'default' already exists with uuid {NET_UUID}")
         ip = root.find("ip")
-        defined = {"ip": ip.get("address"), "netmask": ip.get("netmask")}
+        mtu = root.find("mtu")
+        defined = {"ip": ip.get("address"), "netmask": ip.get("netmask"),
+                   "mtu": mtu.get("size") if mtu is not None else None}
         if net is None:
             net = state["virsh_net"] = {"Active": "no", "Autostart": "no"}
         net.update(defined)
@@ -723,12 +736,14 @@ def virsh(state, args):
         if net["Active"] == "yes":
             fail("error: Failed to start network default\nerror: Requested operation is not valid: network is already active")
         net["Active"] = "yes"
-        net["live"] = {"ip": net.get("ip", "192.168.122.1"), "netmask": net.get("netmask", "255.255.255.0")}
-        set_link("virbr0", state=state, address=f'{net["live"]["ip"]}/{prefix_of(net["live"]["netmask"])}')
+        net["live"] = {"ip": net.get("ip", "192.168.122.1"), "netmask": net.get("netmask", "255.255.255.0"),
+                       "mtu": net.get("mtu")}
+        bring_up_virbr0(state, net["live"])
     elif what == "net-destroy":
         net["Active"] = "no"
         net.pop("live", None)
-        set_link("virbr0", up=False)
+        state.get("link_addrs", {}).pop("virbr0", None)
+        set_link("virbr0", up=False, state=state)
     elif what == "net-autostart":
         autostart_link(state, "qemu/networks", "network")
         net["Autostart"] = "yes"
