@@ -196,13 +196,16 @@ the runtime (lxd and incus: daemon, lxdbr0 or incusbr0 on a free private /24 cho
 NAT from enable\-nat, IPv6 off, MTU, pool default, profile default; lxc: lxc\-net
 and its bridge, the MTU in /etc/lxc/default.conf; kvm: virtlogd and libvirtd,
 libvirt's default network and storage pool; with no lxc\-default\-mtu, a bridge follows an uplink
-MTU below 1500); coexistence (below); and a read\-only readiness probe of the
+MTU below 1500, for kvm as <mtu size='N'/> in libvirt's default network); coexistence (below);
+and a read\-only readiness probe of the
 data path: the runtime answers, the bridge is up with its IPv4 address, a DHCP
 and DNS server listens on it, forwarding is on where NAT is, no iptables or
 nftables rule or policy (legacy and nft backends, every table) drops the
 bridge's forwarded traffic or its DHCP and DNS, the bridge MTU is not larger
 than the uplink's (the device of the default route). A host whose guests would
-be cut off exits 69 naming the cause and the fix. Services go through
+be cut off exits 69 naming the cause and the fix. KVM's bridge (libvirt's
+default network, virbr0) goes through the same coexistence step and checks, in
+\fBsetup kvm\fR and \fBcheck kvm\fR. Services go through
 systemd when it runs the host, else through service(8); LXD without systemd is
 started with start\-stop\-daemon. A daemon counts as started when its socket
 answers (libvirt: /run/libvirt/libvirt\-sock and /run/libvirt/virtlogd\-sock),
@@ -265,7 +268,7 @@ the manager config from the same sources as \fBsetup\fR (\fB\-\-manager\-config\
 else a configured controller) and, when lxd\-snap\-channel is set, runs
 \fBsnap list lxd\fR and says what \fBsetup\fR would do with the installed snap.
 .PP
-For lxd, incus and lxc it runs the
+For lxd, incus, lxc and kvm (the bridge of libvirt's default network) it runs the
 same data\-path checks as setup's readiness, so that it names before setup every
 conflict setup would fix (Docker, ufw, firewalld, forwarding, MTU, subnet
 collisions); what setup creates (the bridge, forwarding) only warns.
