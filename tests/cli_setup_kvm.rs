@@ -613,7 +613,7 @@ fn the_network_follows_an_uplink_mtu_below_1500_keeping_its_uuid_and_mac() {
     );
     assert_eq!(
         detail(&run, "libvirt-network"),
-        "default network on virbr0 192.168.122.1/24 MTU 1400: MTU changed from 1500 (libvirt's default) to 1400, started"
+        "default network on virbr0 192.168.122.1/24, MTU 1400: MTU changed from 1500 (libvirt's default) to 1400, started"
     );
     assert!(
         detail(&run, "readiness").ends_with("virbr0 MTU 1400 <= eth0 MTU 1400"),

@@ -328,6 +328,20 @@ fn setup_kvm_from_no_libvirt_on_a_taken_subnet_and_an_emulated_guest_gets_out_th
         "the default network was not moved: {doc}"
     );
     assert!(!network.contains("192.168.122.1"), "{doc}");
+    // virbr0 went through the coexistence step and the data-path readiness.
+    assert!(
+        doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "coexistence"),
+        "{doc}"
+    );
+    let ready = step_detail(&doc, "readiness");
+    assert!(
+        ready.contains("listens on") && ready.contains("no rule or policy drops virbr0's traffic"),
+        "{doc}"
+    );
 
     let started = Instant::now();
     let second = tool(&["setup", "kvm", "--allow-emulation", "--output", "json"]);

@@ -458,7 +458,7 @@ pub fn network_step(host: &Host, mtu: Option<u32>) -> anyhow::Result<Outcome<Lib
     }
     let mut place = format!("{NETWORK} network on {bridge} {gateway}/{}", subnet.prefix());
     if let Some(mtu) = mtu {
-        place.push_str(&format!(" MTU {}", mtu.0));
+        place.push_str(&format!(", MTU {}", mtu.0));
     }
     if cmds.is_empty() {
         return Ok(
