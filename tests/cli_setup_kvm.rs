@@ -44,19 +44,6 @@ fn virsh(args: &str) -> String {
     format!("{VIRSH} {args}")
 }
 
-/// The step's detail, from `--output json`.
-fn detail(run: &Run, step: &str) -> String {
-    run.json()["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == step)
-        .unwrap_or_else(|| panic!("no step {step}: {run}"))["detail"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// A host where libvirt is installed and runs, with its `default` network
 /// and pool as `net` and `pool` say.
 fn running_libvirt(net: serde_json::Value) -> Option<FakeHost> {
