@@ -603,7 +603,7 @@ fn a_real_apt_cache_answers_in_english_whatever_the_callers_locale() {
             std::env::var_os("CONTAINER_INIT_SYSTEM_TESTS").is_none(),
             "cannot run: {why}"
         );
-        eprintln!("skipped: {why}");
+        support::system::skipped(&why);
         return;
     }
     // The real apt-cache translates "Candidate:" under de_DE.UTF-8; read

@@ -228,10 +228,7 @@ fn setup_json(ty: &str) -> serde_json::Value {
 
 #[test]
 fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
-    if std::env::var("CONTAINER_INIT_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: set CONTAINER_INIT_E2E=1 on a throwaway machine to install Docker, LXD and LXC here"
-        );
+    if !support::system::e2e() {
         return;
     }
     let work = tempfile::tempdir().unwrap();

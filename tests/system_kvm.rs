@@ -281,14 +281,11 @@ fn step_detail(doc: &serde_json::Value, step: &str) -> String {
 
 #[test]
 fn setup_kvm_from_no_libvirt_on_a_taken_subnet_and_an_emulated_guest_gets_out_through_nat() {
-    if std::env::var("CONTAINER_INIT_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: set CONTAINER_INIT_E2E=1 on a throwaway machine to let this test purge and install libvirt"
-        );
+    if !support::system::e2e() {
         return;
     }
     if std::env::consts::ARCH != "x86_64" {
-        eprintln!("skipped: the guest is Debian's amd64 cloud kernel");
+        support::system::skipped("the guest is Debian's amd64 cloud kernel");
         return;
     }
     let work = tempfile::tempdir().unwrap();
