@@ -74,18 +74,15 @@ impl ConfigFile {
                 host.path(DEFAULT_CONFIG_PATH)
             }
         };
-        let text = host::read_named(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string()))
-            .map_err(|e| {
-                coded(
-                    Exit::Config,
-                    format!(
-                        "cannot read config file {}: {e}; fix --config or CONTAINER_INIT_CONFIG",
-                        path.display()
-                    ),
-                )
-            })?;
+        let text = host::read_named_text(&path).map_err(|e| {
+            coded(
+                Exit::Config,
+                format!(
+                    "cannot read config file {}: {e}; fix --config or CONTAINER_INIT_CONFIG",
+                    path.display()
+                ),
+            )
+        })?;
         let file = ConfigFile::parse(&text).map_err(|why| {
             coded(
                 Exit::Config,
@@ -225,18 +222,15 @@ impl Settings {
 }
 
 fn read_token_file(path: &Path) -> anyhow::Result<Token> {
-    let raw = host::read_named(path)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string()))
-        .map_err(|e| {
-            coded(
-                Exit::Config,
-                format!(
-                    "cannot read token file {}: {e}; fix --token-file or controller.token-file",
-                    path.display()
-                ),
-            )
-        })?;
+    let raw = host::read_named_text(path).map_err(|e| {
+        coded(
+            Exit::Config,
+            format!(
+                "cannot read token file {}: {e}; fix --token-file or controller.token-file",
+                path.display()
+            ),
+        )
+    })?;
     Token::new(&raw).map_err(|why| {
         coded(
             Exit::Config,

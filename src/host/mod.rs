@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 pub use files::{FileChange, write_error};
-pub use input::read_named;
+pub use input::{read_named, read_named_text};
 pub use lock::{HeldLock, HostLock, LOCK_PATH, deadline_after};
 pub use runner::{CommandLine, Output, RUNTIME_PATH, Ran, TimeLimit, command_failed, is_not_installed};
 pub use watch::CommandWatcher;
