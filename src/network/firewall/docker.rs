@@ -9,7 +9,7 @@
 use crate::host::CommandLine;
 
 use super::Class;
-use super::ruleset::{Action, Direction, Match, Origin, Rule, Table};
+use super::ruleset::{Direction, Origin, Rule, Table};
 
 pub const USER_CHAIN: &str = "DOCKER-USER";
 
@@ -66,18 +66,9 @@ pub fn open(bridge: &str, classes: &[Class], origins: &[Origin], tables: &mut [T
                 .filter(|t| t.origin == origin && t.name == "filter")
             {
                 if let Some(chain) = table.chain_mut(USER_CHAIN) {
-                    chain.rules.insert(
-                        0,
-                        Rule {
-                            matches: vec![Match::Iface {
-                                dir,
-                                patterns: vec![bridge.to_string()],
-                                negate: false,
-                            }],
-                            action: Action::Accept,
-                            text: cmd.to_string(),
-                        },
-                    );
+                    chain
+                        .rules
+                        .insert(0, Rule::accept_on(dir, bridge, cmd.to_string()));
                 }
             }
             cmds.push(cmd);

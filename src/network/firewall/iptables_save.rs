@@ -243,7 +243,7 @@ pub fn parse(text: &str, origin: Origin) -> Vec<Table> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ruleset::{Addr, Oif, Packet, drops};
+    use super::super::ruleset::{Addr, GUEST_OUT, Oif, Packet, drops};
     use super::*;
 
     /// Docker 20.10 started with forwarding off, as at boot (iptables-nft-save).
@@ -280,28 +280,17 @@ COMMIT
 COMMIT
 ";
 
-    const OUT: Packet = Packet {
-        hook: Hook::Forward,
-        iif: "lxdbr0",
-        oif: Oif::Name("eth0"),
-        proto: "tcp",
-        dport: 80,
-        ct: "new",
-        src: Addr::Unknown,
-        dst: Addr::Unknown,
-    };
-
     #[test]
     fn dockers_forward_policy_drops_another_bridge() {
         let tables = parse(DOCKER, Origin::IptablesNft);
         assert_eq!(tables.len(), 2);
-        let found = drops(&tables, &OUT);
+        let found = drops(&tables, &GUEST_OUT);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].chain, "FORWARD");
         assert_eq!(found[0].rule, None);
         let docker = Packet {
             iif: "docker0",
-            ..OUT
+            ..GUEST_OUT
         };
         assert!(drops(&tables, &docker).is_empty());
     }
@@ -315,12 +304,12 @@ COMMIT
              -A DOCKER-USER -j RETURN",
         );
         let tables = parse(&text, Origin::IptablesNft);
-        assert!(drops(&tables, &OUT).is_empty());
+        assert!(drops(&tables, &GUEST_OUT).is_empty());
         let back = Packet {
             iif: "eth0",
             oif: Oif::Name("lxdbr0"),
             ct: "established",
-            ..OUT
+            ..GUEST_OUT
         };
         assert!(drops(&tables, &back).is_empty());
     }
@@ -373,7 +362,7 @@ COMMIT
     fn log_targets_go_on_and_unknown_matches_might_hold() {
         let text = "*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j LOG --log-prefix \"x \"\n\
                     -A FORWARD -m set --match-set blocked src -j DROP\n-A FORWARD -s 10.1.0.0/16 -j DROP\nCOMMIT\n";
-        assert!(drops(&parse(text, Origin::IptablesNft), &OUT).is_empty());
+        assert!(drops(&parse(text, Origin::IptablesNft), &GUEST_OUT).is_empty());
     }
 
     /// A small generator, so the parser meets inputs nobody wrote by hand.
@@ -417,7 +406,7 @@ COMMIT
         for len in 0..2000 {
             let text = noise(&mut seed, len % 200);
             let tables = parse(&text, Origin::IptablesNft);
-            let _ = drops(&tables, &OUT);
+            let _ = drops(&tables, &GUEST_OUT);
         }
     }
 }

@@ -234,7 +234,7 @@ pub fn parse(json: &str) -> Vec<Table> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::ruleset::{Addr, Oif, Packet, drops};
+    use super::super::ruleset::{Addr, GUEST_OUT, Oif, Packet, drops};
     use super::*;
 
     /// A host firewall written for nft by hand (Debian's /etc/nftables.conf
@@ -257,17 +257,7 @@ mod tests {
     fn an_accept_in_lxds_table_does_not_save_a_packet_from_another() {
         let tables = parse(HAND);
         assert_eq!(tables.len(), 2);
-        let out = Packet {
-            hook: Hook::Forward,
-            iif: "lxdbr0",
-            oif: Oif::Name("eth0"),
-            proto: "tcp",
-            dport: 80,
-            ct: "new",
-            src: Addr::Unknown,
-            dst: Addr::Unknown,
-        };
-        let found = drops(&tables, &out);
+        let found = drops(&tables, &GUEST_OUT);
         assert_eq!(found.len(), 1);
         assert_eq!(
             (found[0].table.as_str(), found[0].chain.as_str()),
@@ -277,7 +267,7 @@ mod tests {
             iif: "eth0",
             oif: Oif::Name("lxdbr0"),
             ct: "established",
-            ..out
+            ..GUEST_OUT
         };
         assert!(drops(&tables, &back).is_empty());
     }

@@ -340,6 +340,20 @@ impl Match {
 }
 
 impl Rule {
+    /// What one of our own commands adds: accept what comes in on, or goes
+    /// out through, `bridge`; `text` is the command, for messages.
+    pub fn accept_on(dir: Direction, bridge: &str, text: String) -> Rule {
+        Rule {
+            matches: vec![Match::Iface {
+                dir,
+                patterns: vec![bridge.to_string()],
+                negate: false,
+            }],
+            action: Action::Accept,
+            text,
+        }
+    }
+
     fn test(&self, p: &Packet) -> Tri {
         let mut all = Tri::Yes;
         for m in &self.matches {
@@ -467,6 +481,20 @@ pub fn drops(tables: &[Table], p: &Packet) -> Vec<Drop> {
         .collect()
 }
 
+/// For the parsers' tests too: a guest on lxdbr0 opening a connection out
+/// through eth0.
+#[cfg(test)]
+pub const GUEST_OUT: Packet<'static> = Packet {
+    hook: Hook::Forward,
+    iif: "lxdbr0",
+    oif: Oif::Name("eth0"),
+    proto: "tcp",
+    dport: 80,
+    ct: "new",
+    src: Addr::Unknown,
+    dst: Addr::Unknown,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,17 +515,6 @@ mod tests {
         }
     }
 
-    const OUT: Packet = Packet {
-        hook: Hook::Forward,
-        iif: "lxdbr0",
-        oif: Oif::Name("eth0"),
-        proto: "tcp",
-        dport: 80,
-        ct: "new",
-        src: Addr::Unknown,
-        dst: Addr::Unknown,
-    };
-
     fn forward(policy_drop: bool, rules: Vec<Rule>, others: Vec<Chain>) -> Table {
         let mut chains = vec![Chain {
             name: "FORWARD".into(),
@@ -517,19 +534,19 @@ mod tests {
     #[test]
     fn a_drop_policy_drops_unless_a_rule_accepts_first() {
         let t = forward(true, vec![], vec![]);
-        assert_eq!(t.drops(&OUT).unwrap().rule, None);
+        assert_eq!(t.drops(&GUEST_OUT).unwrap().rule, None);
         let t = forward(
             true,
             vec![rule(vec![iface(Direction::In, "lxdbr0")], Action::Accept)],
             vec![],
         );
-        assert_eq!(t.drops(&OUT), None);
+        assert_eq!(t.drops(&GUEST_OUT), None);
         let t = forward(
             true,
             vec![rule(vec![iface(Direction::In, "docker0")], Action::Accept)],
             vec![],
         );
-        assert!(t.drops(&OUT).is_some());
+        assert!(t.drops(&GUEST_OUT).is_some());
     }
 
     #[test]
@@ -549,14 +566,14 @@ mod tests {
             vec![user.clone()],
         );
         assert!(
-            t.drops(&OUT).is_some(),
+            t.drops(&GUEST_OUT).is_some(),
             "RETURN goes back to FORWARD and its policy"
         );
         let back = Packet {
             iif: "eth0",
             oif: Oif::Name("lxdbr0"),
             ct: "established",
-            ..OUT
+            ..GUEST_OUT
         };
         assert_eq!(t.drops(&back), None);
         let t = forward(
@@ -570,7 +587,7 @@ mod tests {
             }],
         );
         assert_eq!(
-            t.drops(&OUT),
+            t.drops(&GUEST_OUT),
             None,
             "the end of a goto target ends the base chain"
         );
@@ -583,7 +600,7 @@ mod tests {
             vec![rule(vec![Match::Unknown("-s 10.0.0.0/8".into())], Action::Drop)],
             vec![],
         );
-        assert_eq!(t.drops(&OUT), None);
+        assert_eq!(t.drops(&GUEST_OUT), None);
         let t = forward(
             false,
             vec![rule(
@@ -598,7 +615,7 @@ mod tests {
             )],
             vec![],
         );
-        assert_eq!(t.drops(&OUT).unwrap().rule.as_deref(), Some("r"));
+        assert_eq!(t.drops(&GUEST_OUT).unwrap().rule.as_deref(), Some("r"));
     }
 
     #[test]
@@ -607,7 +624,7 @@ mod tests {
         let out = Packet {
             src: Addr::In(guests),
             dst: Addr::Outside(guests),
-            ..OUT
+            ..GUEST_OUT
         };
         let addr = |source, net: &str, negate| Match::Address {
             source,
@@ -658,7 +675,7 @@ mod tests {
             }],
         );
         assert_eq!(
-            t.drops(&OUT),
+            t.drops(&GUEST_OUT),
             None,
             "past what the walk follows: not a certain drop"
         );
@@ -674,7 +691,7 @@ mod tests {
             ],
             vec![],
         );
-        assert_eq!(t.drops(&OUT), None);
+        assert_eq!(t.drops(&GUEST_OUT), None);
         // ufw's not-local chain: a DHCP broadcast returns before the drop.
         let not_local = Chain {
             name: "ufw-not-local".into(),
@@ -704,7 +721,7 @@ mod tests {
             dport: 67,
             src: Addr::Exact(Ipv4Addr::UNSPECIFIED),
             dst: Addr::Exact(Ipv4Addr::BROADCAST),
-            ..OUT
+            ..GUEST_OUT
         };
         assert_eq!(t.drops(&dhcp), None);
         let unicast = Packet {

@@ -6,7 +6,7 @@
 use crate::host::CommandLine;
 
 use super::Class;
-use super::ruleset::{Action, Direction, Match, Rule, Table};
+use super::ruleset::{Direction, Rule, Table};
 
 /// The `ufw` command for a kind of traffic, and where ufw puts its rule.
 fn rule_for(class: Class) -> (&'static [&'static str], &'static str, Direction) {
@@ -33,15 +33,7 @@ pub fn open(bridge: &str, classes: &[Class], tables: &mut [Table]) -> Vec<Comman
         }
         for table in tables.iter_mut() {
             if let Some(c) = table.chain_mut(chain) {
-                c.rules.push(Rule {
-                    matches: vec![Match::Iface {
-                        dir,
-                        patterns: vec![bridge.to_string()],
-                        negate: false,
-                    }],
-                    action: Action::Accept,
-                    text: cmd.to_string(),
-                });
+                c.rules.push(Rule::accept_on(dir, bridge, cmd.to_string()));
             }
         }
         cmds.push(cmd);
