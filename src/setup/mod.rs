@@ -100,21 +100,35 @@ pub fn data_path(
     ))
 }
 
+/// The last two steps for every type: open `bridge` where something else on
+/// the host cuts it off, then prove the data path, after `answers` shows the
+/// runtime itself answers.
+fn coexistence_then_readiness(
+    host: &Host,
+    report: &mut Report,
+    bridge: &Bridge,
+    manage_firewall: bool,
+    answers: impl FnOnce() -> anyhow::Result<Outcome>,
+) -> anyhow::Result<()> {
+    let facts = report.run_step(coexistence::STEP, || {
+        coexistence::step(host, bridge, manage_firewall)
+    })?;
+    readiness(host, report, || data_path(host, bridge, answers()?, facts))
+}
+
 /// apt's proxy file, and snap's proxy where LXD comes from the snap store:
 /// before the packages, so that this run's downloads use them. Shown only
 /// when a proxy key is set or something the tool set is still in place.
 fn proxy_before_packages(
     host: &Host,
-    ty: ContainerType,
+    install: Option<&distro::Install>,
     wanted: &ProxySettings,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     if wanted.apt_http().is_some() || wanted.apt_https().is_some() || host.exists(proxy::apt::APT_CONF) {
         report.run_step("apt-proxy", || proxy::apt::step(host, wanted))?;
     }
-    let from_snap = OsRelease::read(host)
-        .and_then(|os| Distro::detect(&os)?.install_for(ty, &os, Init::detect(host)))
-        .is_ok_and(|install| matches!(install, distro::Install::Snap { .. }));
+    let from_snap = matches!(install, Some(distro::Install::Snap { .. }));
     if from_snap && proxy::in_play(host, proxy::snap::CONSUMER, &proxy::snap::wanted(wanted))? {
         report.run_step("snap-proxy", || proxy::snap::step(host, wanted))?;
     }
@@ -229,7 +243,8 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     {
         report.run_step("dpkg-recovery", || packages::recover(host, &found, lock_deadline))?;
     }
-    proxy_before_packages(host, ty, &config.proxy, report)?;
+    let install = detected.as_ref().ok().map(|(_, install)| install);
+    proxy_before_packages(host, install, &config.proxy, report)?;
 
     let distro = report.run_step("packages", || {
         let (distro, install) = detected?;
@@ -268,12 +283,8 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
                 })?;
             }
             let bridge = Bridge::new(flavor.bridge, config.enable_nat.unwrap_or(true));
-            let facts = report.run_step(coexistence::STEP, || {
-                coexistence::step(host, &bridge, settings.manage_firewall)
-            })?;
-            readiness(host, report, || {
-                let answers = lxd_family::readiness_step(host, runtime)?;
-                data_path(host, &bridge, answers, facts)
+            coexistence_then_readiness(host, report, &bridge, settings.manage_firewall, || {
+                lxd_family::readiness_step(host, runtime)
             })?;
         }
         ContainerType::Lxc => {
@@ -283,12 +294,8 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             })?;
             // lxc-net always masquerades its bridge's network.
             let bridge = Bridge::new(&lxc::bridge(host)?, true);
-            let facts = report.run_step(coexistence::STEP, || {
-                coexistence::step(host, &bridge, settings.manage_firewall)
-            })?;
-            readiness(host, report, || {
-                let answers = lxc::readiness_step(host)?;
-                data_path(host, &bridge, answers, facts)
+            coexistence_then_readiness(host, report, &bridge, settings.manage_firewall, || {
+                lxc::readiness_step(host)
             })?;
         }
         ContainerType::Kvm => {
@@ -301,12 +308,8 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             report.run_step("libvirt-pool", || kvm::pool_step(host))?;
             // The same coexistence and data-path checks as lxdbr0 and lxcbr0.
             let bridge = Bridge::new(&network.name, network.nat);
-            let facts = report.run_step(coexistence::STEP, || {
-                coexistence::step(host, &bridge, settings.manage_firewall)
-            })?;
-            readiness(host, report, || {
-                let (answers, _live) = kvm::readiness(host)?;
-                data_path(host, &bridge, answers, facts)
+            coexistence_then_readiness(host, report, &bridge, settings.manage_firewall, || {
+                kvm::readiness(host).map(|(answers, _live)| answers)
             })?;
         }
     }
