@@ -3,10 +3,9 @@
 
 use crate::check_result::{Check, Verdict, check};
 use crate::container_type::ContainerType;
-use crate::host::os_release::OsRelease;
 use crate::host::{CommandLine, Host};
 use crate::readiness::{self, Bridge, Stage};
-use crate::setup::distro::{Distro, Install};
+use crate::setup::distro::{Detected, Install};
 use crate::setup::kvm::Virtualisation;
 use crate::setup::packages;
 use crate::setup::service::Init;
@@ -159,12 +158,8 @@ fn lxd_runtime(host: &Host, flavor: crate::setup::lxd_family::Flavor) -> (Check,
 /// The distribution, and a package of `ty` for its release (Incus has
 /// none before Debian 12 and Ubuntu 24.04).
 fn distribution(host: &Host, ty: ContainerType) -> Check {
-    let supported = OsRelease::read(host).and_then(|os| {
-        Distro::detect(&os)?.install_for(ty, &os, Init::detect(host))?;
-        Ok(os)
-    });
-    match supported {
-        Ok(os) => check(
+    match Detected::on(host, ty, Init::detect(host)) {
+        Ok(Detected { os, .. }) => check(
             "distribution",
             Verdict::Pass,
             format!("{} is supported", os.pretty_name),
@@ -409,9 +404,7 @@ pub fn lxd_snap(
     ty: ContainerType,
     wanted_channel: impl FnOnce() -> anyhow::Result<Option<Channel>>,
 ) -> anyhow::Result<Option<Check>> {
-    let Ok(install) =
-        OsRelease::read(host).and_then(|os| Distro::detect(&os)?.install_for(ty, &os, Init::detect(host)))
-    else {
+    let Ok(Detected { install, .. }) = Detected::on(host, ty, Init::detect(host)) else {
         return Ok(None);
     };
     let Install::Snap { name } = install else {

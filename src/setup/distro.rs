@@ -39,6 +39,26 @@ impl Install {
     }
 }
 
+/// This host's release, its distribution, and how it installs a type:
+/// what `setup`'s packages step and `check` both start from.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    pub os: OsRelease,
+    pub distro: Distro,
+    pub install: Install,
+}
+
+impl Detected {
+    /// From `/etc/os-release` under `--root`; 69 for an unsupported
+    /// distribution or a release without a package for `ty`.
+    pub fn on(host: &crate::host::Host, ty: ContainerType, init: Init) -> anyhow::Result<Detected> {
+        let os = OsRelease::read(host)?;
+        let distro = Distro::detect(&os)?;
+        let install = distro.install_for(ty, &os, init)?;
+        Ok(Detected { os, distro, install })
+    }
+}
+
 impl Distro {
     pub fn detect(os: &OsRelease) -> anyhow::Result<Distro> {
         if os.is("ubuntu") {

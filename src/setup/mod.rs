@@ -19,7 +19,6 @@ use crate::config_source;
 use crate::container_type::ContainerType;
 use crate::exit::{Exit, coded};
 use crate::forwarding::{self, Forwarding};
-use crate::host::os_release::OsRelease;
 use crate::host::{Host, HostLock, LOCK_PATH, deadline_after};
 use crate::lxc_net::{self, LxcNet, Request};
 use crate::network::mtu;
@@ -29,7 +28,7 @@ use crate::report::{Outcome, Report, Status};
 use crate::settings::Settings;
 use crate::signals;
 
-use distro::Distro;
+use distro::Detected;
 use packages::PackageOptions;
 use service::Init;
 
@@ -230,24 +229,20 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
     }
 
     let init = Init::detect(host);
-    let detected = OsRelease::read(host).and_then(|os| {
-        let distro = Distro::detect(&os)?;
-        let install = distro.install_for(ty, &os, init)?;
-        Ok((distro, install))
-    });
+    let detected = Detected::on(host, ty, init);
     // An install a reboot interrupted is finished first: apt refuses to go
     // on from it, and the package it left half-done is not missing.
-    if let Ok((_, install)) = &detected
+    if let Ok(Detected { install, .. }) = &detected
         && let Some(needed) = install.debs()
         && let Some(found) = packages::interrupted(host, needed)?
     {
         report.run_step("dpkg-recovery", || packages::recover(host, &found, lock_deadline))?;
     }
-    let install = detected.as_ref().ok().map(|(_, install)| install);
+    let install = detected.as_ref().ok().map(|d| &d.install);
     proxy_before_packages(host, install, &config.proxy, report)?;
 
     let distro = report.run_step("packages", || {
-        let (distro, install) = detected?;
+        let Detected { distro, install, .. } = detected?;
         let pkg_opts = PackageOptions {
             no_install: opts.no_install,
             lock_deadline,
