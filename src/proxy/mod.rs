@@ -327,6 +327,15 @@ impl ProxySettings {
 
     /// The general keys in the shape snap and the runtimes take them:
     /// `http`, `https`, `no-proxy`, each only when set.
+    /// The general settings under a consumer's own names for them (snap's
+    /// `proxy.http`, LXD's `core.proxy_http`, ...).
+    pub fn keyed(&self, key: fn(Kind) -> &'static str) -> std::collections::BTreeMap<String, String> {
+        self.general()
+            .into_iter()
+            .map(|(kind, v)| (key(kind).to_string(), v))
+            .collect()
+    }
+
     pub fn general(&self) -> Vec<(Kind, String)> {
         let mut out = Vec::new();
         if let Some(u) = &self.http {

@@ -31,11 +31,7 @@ pub fn runtime_name(client: &str) -> &'static str {
 }
 
 pub fn wanted(settings: &ProxySettings) -> BTreeMap<String, String> {
-    settings
-        .general()
-        .into_iter()
-        .map(|(kind, v)| (key(kind).to_string(), v))
-        .collect()
+    settings.keyed(key)
 }
 
 #[derive(Deserialize)]

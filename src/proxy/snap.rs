@@ -22,11 +22,7 @@ pub fn key(kind: Kind) -> &'static str {
 const MANAGED: [&str; 3] = ["proxy.http", "proxy.https", "proxy.no-proxy"];
 
 pub fn wanted(settings: &ProxySettings) -> BTreeMap<String, String> {
-    settings
-        .general()
-        .into_iter()
-        .map(|(kind, v)| (key(kind).to_string(), v))
-        .collect()
+    settings.keyed(key)
 }
 
 /// snap's proxy settings now. `None` when snap cannot be asked (in a dry run
