@@ -278,7 +278,7 @@ impl Host {
 
     /// Run a read-only command and hand back whatever it said and its status.
     pub fn query_status(&self, cmd: &CommandLine) -> anyhow::Result<Output> {
-        keep_inherited_descriptors();
+        close_inherited_descriptors_on_exec();
         log::debug!("running {cmd}");
         let cannot_run = |e: std::io::Error| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -414,7 +414,7 @@ impl Host {
 /// `service` would hold them for its whole life, and with them the caller's
 /// lock (seen: libvirtd kept `flock /tmp/ci/e2e.lock` held after the command
 /// under flock had exited).
-fn keep_inherited_descriptors() {
+fn close_inherited_descriptors_on_exec() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: close_range(2) with CLOSE_RANGE_CLOEXEC only sets a flag on
