@@ -8,7 +8,7 @@
 // This script runs at compile time on the build machine, not in the tool:
 // the runtime's rule that every command and file access goes through `Host`
 // does not apply here, and `Host` is not available to a build script.
-#![allow(clippy::disallowed_methods)]
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

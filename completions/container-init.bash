@@ -40,6 +40,9 @@ _container__init() {
             container__init,setup)
                 cmd="container__init__subcmd__setup"
                 ;;
+            container__init,teardown)
+                cmd="container__init__subcmd__teardown"
+                ;;
             container__init__subcmd__forwarding,disable)
                 cmd="container__init__subcmd__forwarding__subcmd__disable"
                 ;;
@@ -87,6 +90,9 @@ _container__init() {
                 ;;
             container__init__subcmd__help,setup)
                 cmd="container__init__subcmd__help__subcmd__setup"
+                ;;
+            container__init__subcmd__help,teardown)
+                cmd="container__init__subcmd__help__subcmd__teardown"
                 ;;
             container__init__subcmd__help__subcmd__forwarding,disable)
                 cmd="container__init__subcmd__help__subcmd__forwarding__subcmd__disable"
@@ -152,7 +158,7 @@ _container__init() {
 
     case "${cmd}" in
         container__init)
-            opts="-v -q -h -V --verbose --quiet --root --config --dry-run --check --output --no-color --help --version forwarding lxc-net setup check manager-config completions man help"
+            opts="-v -q -h -V --verbose --quiet --root --config --dry-run --check --output --no-color --help --version forwarding lxc-net setup check teardown manager-config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,7 +184,7 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__check)
-            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd incus kvm"
+            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --bridge-ipv6 --storage-driver --storage-source --storage-size --storage-wipe --runtime-timeout --allow-emulation --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd incus kvm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,6 +215,30 @@ _container__init() {
                     return 0
                     ;;
                 --manager-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bridge-ipv6)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-driver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-wipe)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --runtime-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -432,7 +462,7 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__help)
-            opts="forwarding lxc-net setup check manager-config completions man help"
+            opts="forwarding lxc-net setup check teardown manager-config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -642,6 +672,20 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__help__subcmd__setup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__help__subcmd__teardown)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1002,7 +1046,7 @@ _container__init() {
             return 0
             ;;
         container__subcmd__init__subcmd__setup)
-            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --lock-timeout --allow-emulation --no-install --runtime-timeout --user --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd incus kvm"
+            opts="-v -q -h --controller --token-file --ca-cert --machine --namespace --timeout --manager-config --lock-timeout --allow-emulation --no-install --runtime-timeout --user --bridge-ipv6 --storage-driver --storage-source --storage-size --storage-wipe --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd incus kvm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1045,6 +1089,60 @@ _container__init() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bridge-ipv6)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-driver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-wipe)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        container__subcmd__init__subcmd__teardown)
+            opts="-v -q -h --purge-packages --lock-timeout --runtime-timeout --verbose --quiet --root --config --dry-run --check --output --no-color --help lxc lxd incus kvm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --runtime-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

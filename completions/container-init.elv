@@ -36,6 +36,7 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand lxc-net '/etc/default/lxc-net for addressable LXC containers'
             cand setup 'Prepare this host for a container type: the whole job'
             cand check 'Read-only preflight: can this host run that type?'
+            cand teardown 'Take back what setup did on this host, from its own record'
             cand manager-config 'Fetch and print the controller''s container manager config'
             cand completions 'Print a completion script'
             cand man 'Print the man page (roff)'
@@ -207,6 +208,11 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --lock-timeout 'Seconds to wait for the host lock (and the dpkg lock) held by another process'
             cand --runtime-timeout 'The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]'
             cand --user 'lxd/incus: add this user to the runtime''s admin group (lxd, incus-admin) so that they can use the client without root'
+            cand --bridge-ipv6 'IPv6 on the bridge: none, auto (a free ULA /64 derived from /etc/machine-id and the bridge''s name) or an address/64 [default: none, or bridge-ipv6 in the config file]'
+            cand --storage-driver 'lxd/incus: the driver of the pool `default`: dir, btrfs, lvm (thin) or zfs [default: dir, or storage-driver in the config file]'
+            cand --storage-source 'lxd/incus: where the pool lives: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) [default: a loop file]'
+            cand --storage-size 'lxd/incus: the size of the loop file when there is no source, such as 30GiB [default: the runtime''s]'
+            cand --storage-wipe 'lxd/incus: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is'
             cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
             cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
             cand --output 'Report format on stdout'
@@ -230,9 +236,33 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand --namespace 'Namespace for container names; overrides the controller''s `name`'
             cand --timeout 'Total seconds for the controller, retries included'
             cand --manager-config 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller'
+            cand --bridge-ipv6 'IPv6 on the bridge, as for setup: none, auto or an address/64'
+            cand --storage-driver 'lxd/incus: the driver of the pool `default`: dir, btrfs, lvm (thin) or zfs [default: dir, or storage-driver in the config file]'
+            cand --storage-source 'lxd/incus: where the pool lives: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) [default: a loop file]'
+            cand --storage-size 'lxd/incus: the size of the loop file when there is no source, such as 30GiB [default: the runtime''s]'
+            cand --storage-wipe 'lxd/incus: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is'
+            cand --runtime-timeout 'The most any query of the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]'
             cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
             cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
             cand --output 'Report format on stdout'
+            cand --allow-emulation 'kvm only: missing hardware virtualisation is a WARN, as `setup kvm --allow-emulation` goes on without it'
+            cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand --dry-run 'Print the plan (file diffs, command lines) and change nothing'
+            cand --check 'Like --dry-run, but exit 2 when anything would change'
+            cand --no-color 'Plain text without colours (also when NO_COLOR is set)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'container-init;teardown'= {
+            cand --lock-timeout 'Seconds to wait for the host lock (and the dpkg lock) held by another process'
+            cand --runtime-timeout 'The most any query or stop on the runtime may take; past it, 75'
+            cand --root 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed'
+            cand --config 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]'
+            cand --output 'Report format on stdout'
+            cand --purge-packages 'Also purge the packages setup installed, with what apt pulled in for them that nothing else needs'
             cand -v 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
             cand -q 'Only errors on stderr'
@@ -322,6 +352,7 @@ set edit:completion:arg-completer[container-init] = {|@words|
             cand lxc-net '/etc/default/lxc-net for addressable LXC containers'
             cand setup 'Prepare this host for a container type: the whole job'
             cand check 'Read-only preflight: can this host run that type?'
+            cand teardown 'Take back what setup did on this host, from its own record'
             cand manager-config 'Fetch and print the controller''s container manager config'
             cand completions 'Print a completion script'
             cand man 'Print the man page (roff)'
@@ -352,6 +383,8 @@ set edit:completion:arg-completer[container-init] = {|@words|
         &'container-init;help;setup'= {
         }
         &'container-init;help;check'= {
+        }
+        &'container-init;help;teardown'= {
         }
         &'container-init;help;manager-config'= {
             cand show 'Print the manager config for a container type, keys sorted'

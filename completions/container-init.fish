@@ -39,6 +39,7 @@ complete -c container-init -n "__fish_container_init_needs_command" -f -a "forwa
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "setup" -d 'Prepare this host for a container type: the whole job'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "check" -d 'Read-only preflight: can this host run that type?'
+complete -c container-init -n "__fish_container_init_needs_command" -f -a "teardown" -d 'Take back what setup did on this host, from its own record'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "manager-config" -d 'Fetch and print the controller\'s container manager config'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "completions" -d 'Print a completion script'
 complete -c container-init -n "__fish_container_init_needs_command" -f -a "man" -d 'Print the man page (roff)'
@@ -156,6 +157,12 @@ complete -c container-init -n "__fish_container_init_using_subcommand setup" -l 
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l lock-timeout -d 'Seconds to wait for the host lock (and the dpkg lock) held by another process' -r
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l runtime-timeout -d 'The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]' -r
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l user -d 'lxd/incus: add this user to the runtime\'s admin group (lxd, incus-admin) so that they can use the client without root' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l bridge-ipv6 -d 'IPv6 on the bridge: none, auto (a free ULA /64 derived from /etc/machine-id and the bridge\'s name) or an address/64 [default: none, or bridge-ipv6 in the config file]' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l storage-driver -d 'lxd/incus: the driver of the pool `default`: dir, btrfs, lvm (thin) or zfs [default: dir, or storage-driver in the config file]' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l storage-source -d 'lxd/incus: where the pool lives: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) [default: a loop file]' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l storage-size -d 'lxd/incus: the size of the loop file when there is no source, such as 30GiB [default: the runtime\'s]' -r
+complete -c container-init -n "__fish_container_init_using_subcommand setup" -l storage-wipe -d 'lxd/incus: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is' -r -f -a "true\t''
+false\t''"
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand setup" -l output -d 'Report format on stdout' -r -f -a "text\t''
@@ -175,16 +182,37 @@ complete -c container-init -n "__fish_container_init_using_subcommand check" -l 
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l namespace -d 'Namespace for container names; overrides the controller\'s `name`' -r
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l timeout -d 'Total seconds for the controller, retries included' -r
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l manager-config -d 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l bridge-ipv6 -d 'IPv6 on the bridge, as for setup: none, auto or an address/64' -r
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l storage-driver -d 'lxd/incus: the driver of the pool `default`: dir, btrfs, lvm (thin) or zfs [default: dir, or storage-driver in the config file]' -r
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l storage-source -d 'lxd/incus: where the pool lives: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) [default: a loop file]' -r
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l storage-size -d 'lxd/incus: the size of the loop file when there is no source, such as 30GiB [default: the runtime\'s]' -r
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l storage-wipe -d 'lxd/incus: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is' -r -f -a "true\t''
+false\t''"
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l runtime-timeout -d 'The most any query of the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]' -r
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l output -d 'Report format on stdout' -r -f -a "text\t''
 json\t''"
+complete -c container-init -n "__fish_container_init_using_subcommand check" -l allow-emulation -d 'kvm only: missing hardware virtualisation is a WARN, as `setup kvm --allow-emulation` goes on without it'
 complete -c container-init -n "__fish_container_init_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c container-init -n "__fish_container_init_using_subcommand check" -s q -l quiet -d 'Only errors on stderr'
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l dry-run -d 'Print the plan (file diffs, command lines) and change nothing'
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l check -d 'Like --dry-run, but exit 2 when anything would change'
 complete -c container-init -n "__fish_container_init_using_subcommand check" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
 complete -c container-init -n "__fish_container_init_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l lock-timeout -d 'Seconds to wait for the host lock (and the dpkg lock) held by another process' -r
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l runtime-timeout -d 'The most any query or stop on the runtime may take; past it, 75' -r
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l output -d 'Report format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l purge-packages -d 'Also purge the packages setup installed, with what apt pulled in for them that nothing else needs'
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -s q -l quiet -d 'Only errors on stderr'
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l dry-run -d 'Print the plan (file diffs, command lines) and change nothing'
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l check -d 'Like --dry-run, but exit 2 when anything would change'
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
+complete -c container-init -n "__fish_container_init_using_subcommand teardown" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l root -d 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l config -d 'The tool\'s own YAML config [default: /etc/container-init/config.yaml when it exists]' -r -F
 complete -c container-init -n "__fish_container_init_using_subcommand manager-config; and not __fish_seen_subcommand_from show help" -l output -d 'Report format on stdout' -r -f -a "text\t''
@@ -238,14 +266,15 @@ complete -c container-init -n "__fish_container_init_using_subcommand man" -l dr
 complete -c container-init -n "__fish_container_init_using_subcommand man" -l check -d 'Like --dry-run, but exit 2 when anything would change'
 complete -c container-init -n "__fish_container_init_using_subcommand man" -l no-color -d 'Plain text without colours (also when NO_COLOR is set)'
 complete -c container-init -n "__fish_container_init_using_subcommand man" -s h -l help -d 'Print help'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "forwarding" -d 'IPv4 forwarding and proxy ARP, now and after reboot'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "setup" -d 'Prepare this host for a container type: the whole job'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "check" -d 'Read-only preflight: can this host run that type?'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "manager-config" -d 'Fetch and print the controller\'s container manager config'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "completions" -d 'Print a completion script'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check manager-config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "forwarding" -d 'IPv4 forwarding and proxy ARP, now and after reboot'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "lxc-net" -d '/etc/default/lxc-net for addressable LXC containers'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "setup" -d 'Prepare this host for a container type: the whole job'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "check" -d 'Read-only preflight: can this host run that type?'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "teardown" -d 'Take back what setup did on this host, from its own record'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "manager-config" -d 'Fetch and print the controller\'s container manager config'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "completions" -d 'Print a completion script'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c container-init -n "__fish_container_init_using_subcommand help; and not __fish_seen_subcommand_from forwarding lxc-net setup check teardown manager-config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "enable" -d 'Set net.ipv4.ip_forward and net.ipv4.conf.all.proxy_arp to 1'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "disable" -d 'Set net.ipv4.ip_forward and net.ipv4.conf.all.proxy_arp to 0'
 complete -c container-init -n "__fish_container_init_using_subcommand help; and __fish_seen_subcommand_from forwarding" -f -a "status" -d 'Print the running and persisted values'

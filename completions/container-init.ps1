@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             [CompletionResult]::new('lxc-net', 'lxc-net', [CompletionResultType]::ParameterValue, '/etc/default/lxc-net for addressable LXC containers')
             [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Prepare this host for a container type: the whole job')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read-only preflight: can this host run that type?')
+            [CompletionResult]::new('teardown', 'teardown', [CompletionResultType]::ParameterValue, 'Take back what setup did on this host, from its own record')
             [CompletionResult]::new('manager-config', 'manager-config', [CompletionResultType]::ParameterValue, 'Fetch and print the controller''s container manager config')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
@@ -229,6 +230,11 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the host lock (and the dpkg lock) held by another process')
             [CompletionResult]::new('--runtime-timeout', '--runtime-timeout', [CompletionResultType]::ParameterName, 'The most any query, start or readiness wait on the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'lxd/incus: add this user to the runtime''s admin group (lxd, incus-admin) so that they can use the client without root')
+            [CompletionResult]::new('--bridge-ipv6', '--bridge-ipv6', [CompletionResultType]::ParameterName, 'IPv6 on the bridge: none, auto (a free ULA /64 derived from /etc/machine-id and the bridge''s name) or an address/64 [default: none, or bridge-ipv6 in the config file]')
+            [CompletionResult]::new('--storage-driver', '--storage-driver', [CompletionResultType]::ParameterName, 'lxd/incus: the driver of the pool `default`: dir, btrfs, lvm (thin) or zfs [default: dir, or storage-driver in the config file]')
+            [CompletionResult]::new('--storage-source', '--storage-source', [CompletionResultType]::ParameterName, 'lxd/incus: where the pool lives: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) [default: a loop file]')
+            [CompletionResult]::new('--storage-size', '--storage-size', [CompletionResultType]::ParameterName, 'lxd/incus: the size of the loop file when there is no source, such as 30GiB [default: the runtime''s]')
+            [CompletionResult]::new('--storage-wipe', '--storage-wipe', [CompletionResultType]::ParameterName, 'lxd/incus: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format on stdout')
@@ -253,9 +259,34 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace for container names; overrides the controller''s `name`')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Total seconds for the controller, retries included')
             [CompletionResult]::new('--manager-config', '--manager-config', [CompletionResultType]::ParameterName, 'Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller')
+            [CompletionResult]::new('--bridge-ipv6', '--bridge-ipv6', [CompletionResultType]::ParameterName, 'IPv6 on the bridge, as for setup: none, auto or an address/64')
+            [CompletionResult]::new('--storage-driver', '--storage-driver', [CompletionResultType]::ParameterName, 'lxd/incus: the driver of the pool `default`: dir, btrfs, lvm (thin) or zfs [default: dir, or storage-driver in the config file]')
+            [CompletionResult]::new('--storage-source', '--storage-source', [CompletionResultType]::ParameterName, 'lxd/incus: where the pool lives: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) [default: a loop file]')
+            [CompletionResult]::new('--storage-size', '--storage-size', [CompletionResultType]::ParameterName, 'lxd/incus: the size of the loop file when there is no source, such as 30GiB [default: the runtime''s]')
+            [CompletionResult]::new('--storage-wipe', '--storage-wipe', [CompletionResultType]::ParameterName, 'lxd/incus: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is')
+            [CompletionResult]::new('--runtime-timeout', '--runtime-timeout', [CompletionResultType]::ParameterName, 'The most any query of the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--allow-emulation', '--allow-emulation', [CompletionResultType]::ParameterName, 'kvm only: missing hardware virtualisation is a WARN, as `setup kvm --allow-emulation` goes on without it')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (file diffs, command lines) and change nothing')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Like --dry-run, but exit 2 when anything would change')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Plain text without colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'container-init;teardown' {
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the host lock (and the dpkg lock) held by another process')
+            [CompletionResult]::new('--runtime-timeout', '--runtime-timeout', [CompletionResultType]::ParameterName, 'The most any query or stop on the runtime may take; past it, 75')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The tool''s own YAML config [default: /etc/container-init/config.yaml when it exists]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Report format on stdout')
+            [CompletionResult]::new('--purge-packages', '--purge-packages', [CompletionResultType]::ParameterName, 'Also purge the packages setup installed, with what apt pulled in for them that nothing else needs')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
@@ -353,6 +384,7 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             [CompletionResult]::new('lxc-net', 'lxc-net', [CompletionResultType]::ParameterValue, '/etc/default/lxc-net for addressable LXC containers')
             [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Prepare this host for a container type: the whole job')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Read-only preflight: can this host run that type?')
+            [CompletionResult]::new('teardown', 'teardown', [CompletionResultType]::ParameterValue, 'Take back what setup did on this host, from its own record')
             [CompletionResult]::new('manager-config', 'manager-config', [CompletionResultType]::ParameterValue, 'Fetch and print the controller''s container manager config')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
@@ -393,6 +425,9 @@ Register-ArgumentCompleter -Native -CommandName 'container-init' -ScriptBlock {
             break
         }
         'container-init;help;check' {
+            break
+        }
+        'container-init;help;teardown' {
             break
         }
         'container-init;help;manager-config' {

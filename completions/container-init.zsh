@@ -273,6 +273,11 @@ _arguments "${_arguments_options[@]}" : \
 '--lock-timeout=[Seconds to wait for the host lock (and the dpkg lock) held by another process]:SECONDS:_default' \
 '--runtime-timeout=[The most any query, start or readiness wait on the runtime may take; past it, 75 \[default\: 120, or runtime-timeout in the config file\]]:SECONDS:_default' \
 '--user=[lxd/incus\: add this user to the runtime'\''s admin group (lxd, incus-admin) so that they can use the client without root]:NAME:_default' \
+'--bridge-ipv6=[IPv6 on the bridge\: none, auto (a free ULA /64 derived from /etc/machine-id and the bridge'\''s name) or an address/64 \[default\: none, or bridge-ipv6 in the config file\]]:none|auto|ADDR/64:_default' \
+'--storage-driver=[lxd/incus\: the driver of the pool \`default\`\: dir, btrfs, lvm (thin) or zfs \[default\: dir, or storage-driver in the config file\]]:DRIVER:_default' \
+'--storage-source=[lxd/incus\: where the pool lives\: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) \[default\: a loop file\]]:SOURCE:_default' \
+'--storage-size=[lxd/incus\: the size of the loop file when there is no source, such as 30GiB \[default\: the runtime'\''s\]]:SIZE:_default' \
+'--storage-wipe=[lxd/incus\: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is]::BOOL:(true false)' \
 '--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
 '--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
 '--output=[Report format on stdout]:FORMAT:(text json)' \
@@ -302,9 +307,39 @@ _arguments "${_arguments_options[@]}" : \
 '--namespace=[Namespace for container names; overrides the controller'\''s \`name\`]:NAME:_default' \
 '--timeout=[Total seconds for the controller, retries included]:SECONDS:_default' \
 '--manager-config=[Read the manager config from FILE (JSON or flat YAML; - for stdin) instead of the controller]:FILE:_files' \
+'--bridge-ipv6=[IPv6 on the bridge, as for setup\: none, auto or an address/64]:none|auto|ADDR/64:_default' \
+'--storage-driver=[lxd/incus\: the driver of the pool \`default\`\: dir, btrfs, lvm (thin) or zfs \[default\: dir, or storage-driver in the config file\]]:DRIVER:_default' \
+'--storage-source=[lxd/incus\: where the pool lives\: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) \[default\: a loop file\]]:SOURCE:_default' \
+'--storage-size=[lxd/incus\: the size of the loop file when there is no source, such as 30GiB \[default\: the runtime'\''s\]]:SIZE:_default' \
+'--storage-wipe=[lxd/incus\: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is]::BOOL:(true false)' \
+'--runtime-timeout=[The most any query of the runtime may take; past it, 75 \[default\: 120, or runtime-timeout in the config file\]]:SECONDS:_default' \
 '--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
 '--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
 '--output=[Report format on stdout]:FORMAT:(text json)' \
+'--allow-emulation[kvm only\: missing hardware virtualisation is a WARN, as \`setup kvm --allow-emulation\` goes on without it]' \
+'*-v[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'*--verbose[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
+'(-v --verbose)-q[Only errors on stderr]' \
+'(-v --verbose)--quiet[Only errors on stderr]' \
+'(--check)--dry-run[Print the plan (file diffs, command lines) and change nothing]' \
+'--check[Like --dry-run, but exit 2 when anything would change]' \
+'--no-color[Plain text without colours (also when NO_COLOR is set)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':container_type:((lxc\:""
+lxd\:""
+incus\:"Incus, LXD'\''s community successor"
+kvm\:""))' \
+&& ret=0
+;;
+(teardown)
+_arguments "${_arguments_options[@]}" : \
+'--lock-timeout=[Seconds to wait for the host lock (and the dpkg lock) held by another process]:SECONDS:_default' \
+'--runtime-timeout=[The most any query or stop on the runtime may take; past it, 75]:SECONDS:_default' \
+'--root=[Prefix for every path read or written (/etc, /proc/sys, /run/lock); commands run are not prefixed]:DIR:_files' \
+'--config=[The tool'\''s own YAML config \[default\: /etc/container-init/config.yaml when it exists\]]:FILE:_files' \
+'--output=[Report format on stdout]:FORMAT:(text json)' \
+'--purge-packages[Also purge the packages setup installed, with what apt pulled in for them that nothing else needs]' \
 '*-v[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
 '*--verbose[More log output on stderr (-v info, -vv debug); RUST_LOG overrides]' \
 '(-v --verbose)-q[Only errors on stderr]' \
@@ -509,6 +544,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(teardown)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (manager-config)
 _arguments "${_arguments_options[@]}" : \
 ":: :_container-init__subcmd__help__subcmd__manager-config_commands" \
@@ -557,6 +596,7 @@ _container-init_commands() {
 'lxc-net:/etc/default/lxc-net for addressable LXC containers' \
 'setup:Prepare this host for a container type\: the whole job' \
 'check:Read-only preflight\: can this host run that type?' \
+'teardown:Take back what setup did on this host, from its own record' \
 'manager-config:Fetch and print the controller'\''s container manager config' \
 'completions:Print a completion script' \
 'man:Print the man page (roff)' \
@@ -636,6 +676,7 @@ _container-init__subcmd__help_commands() {
 'lxc-net:/etc/default/lxc-net for addressable LXC containers' \
 'setup:Prepare this host for a container type\: the whole job' \
 'check:Read-only preflight\: can this host run that type?' \
+'teardown:Take back what setup did on this host, from its own record' \
 'manager-config:Fetch and print the controller'\''s container manager config' \
 'completions:Print a completion script' \
 'man:Print the man page (roff)' \
@@ -727,6 +768,11 @@ _container-init__subcmd__help__subcmd__manager-config__subcmd__show_commands() {
 _container-init__subcmd__help__subcmd__setup_commands() {
     local commands; commands=()
     _describe -t commands 'container-init help setup commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__help__subcmd__teardown_commands] )) ||
+_container-init__subcmd__help__subcmd__teardown_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init help teardown commands' commands "$@"
 }
 (( $+functions[_container-init__subcmd__lxc-net_commands] )) ||
 _container-init__subcmd__lxc-net_commands() {
@@ -823,6 +869,11 @@ _container-init__subcmd__manager-config__subcmd__show_commands() {
 _container-init__subcmd__setup_commands() {
     local commands; commands=()
     _describe -t commands 'container-init setup commands' commands "$@"
+}
+(( $+functions[_container-init__subcmd__teardown_commands] )) ||
+_container-init__subcmd__teardown_commands() {
+    local commands; commands=()
+    _describe -t commands 'container-init teardown commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_container-init" ]; then

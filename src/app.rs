@@ -7,23 +7,27 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::check;
 use crate::check_result::Verdict;
 use crate::cli::{
-    Cli, Command, DocFormat, ForwardingCommand, LxcNetCommand, ManagerConfigCommand, OutputFormat, SourceArgs,
+    Cli, Command, DocFormat, ForwardingCommand, LxcNetCommand, ManagerConfigCommand, OutputFormat,
+    SourceArgs, StorageArgs,
 };
-use crate::config_source::{self, Source};
+use crate::commands::check;
+use crate::commands::forwarding::{self, Forwarding};
+use crate::commands::lxc_net::{self, LxcNet, Request};
+use crate::commands::setup::{self, SetupOptions};
+use crate::commands::teardown::{self, TeardownOptions};
+use crate::config::config_source::{self, Source};
+use crate::config::settings::{ConfigFile, Overrides, Settings, StorageFlags, TOKEN_ENV, storage_request};
 use crate::container_type::ContainerType;
 use crate::exit::coded;
 use crate::exit::{Exit, exit_for, render_error};
-use crate::forwarding::{self, Forwarding};
 use crate::host::{HeldLock, Host, HostLock, Mode};
-use crate::lxc_net::{self, LxcNet, Request};
 use crate::report::{Outcome, Report, Status};
-use crate::settings::{ConfigFile, Overrides, Settings, TOKEN_ENV};
-use crate::setup::{self, SetupOptions};
+use crate::runtime::lxd_family::Runtime;
+use crate::runtime::storage;
 use crate::signals;
-use crate::{docs, logging, progress};
+use crate::{docs, logging, output, progress};
 
 /// What a command hands back to be printed.
 enum Done {
@@ -37,15 +41,16 @@ enum Done {
 static JSON_COMMAND: OnceLock<String> = OnceLock::new();
 
 pub fn main() -> ExitCode {
+    // Before anything else, for every command: a signal is an orderly exit
+    // (129, 130, 131 or 143, one error line, the JSON document), never a
+    // write cut short or a child left running.
+    signals::install();
     install_panic_hook();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
     logging::init(cli.verbose, cli.quiet);
-    // From the start, for every command: a signal is an orderly exit (130 or
-    // 143, one error line, the JSON document), never a write cut short.
-    signals::install();
     run(&cli).into()
 }
 
@@ -78,40 +83,98 @@ fn install_panic_hook() {
         if let Some(command) = JSON_COMMAND.get() {
             print_failure_json(command, Exit::Software, &error);
         }
-        eprintln!("error: {error}");
-        eprintln!("caused by: panic{place}");
+        output::stderr(&format!("error: {error}\ncaused by: panic{place}\n"));
         std::process::exit(Exit::Software.code().into());
     }));
 }
 
 /// Clap's own errors are usage errors (64), not clap's 2; help and version
 /// are not errors at all. With `--output json` on the command line, a usage
-/// error still prints its JSON document.
+/// error still prints its JSON document. A value clap repeats in its message
+/// is cut to 200 characters, as every other message cuts one.
 fn usage_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let message = match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = err.print();
-            return Exit::Ok.into();
+            let printed = err.print().and_then(|()| std::io::stdout().flush());
+            let exit = match printed {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    output::stderr(&format!(
+                        "error: cannot write to stdout: {e}; send stdout somewhere it can be written\n"
+                    ));
+                    Exit::IoErr
+                }
+                _ if crate::host::stdout_was_closed() => {
+                    output::stderr(
+                        "error: cannot write to stdout: stdout is closed; give the command a stdout\n",
+                    );
+                    Exit::IoErr
+                }
+                _ => Exit::Ok,
+            };
+            return signalled_or(exit).into();
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            eprint!("{}", err.render());
             let message = "a subcommand is missing; pick one of those listed above".to_string();
-            eprintln!("error: {message}");
+            output::stderr(&format!(
+                "{}error: {message}\n",
+                cut_values(&err.render().to_string(), &args)
+            ));
             message
         }
         _ => {
-            let _ = err.print();
             let rendered = err.render().to_string();
-            let first = rendered.lines().next().unwrap_or_default();
+            let capped = cut_values(&rendered, &args);
+            if capped == rendered {
+                let _ = err.print();
+            } else {
+                output::stderr(&capped);
+            }
+            let first = capped.lines().next().unwrap_or_default();
             first.trim_start_matches("error: ").to_string()
         }
     };
     if wants_json(&args) {
         print_failure_json(&command_words(&args), Exit::Usage, &message);
     }
-    Exit::Usage.into()
+    signalled_or(Exit::Usage).into()
+}
+
+/// `exit`, unless a signal came meanwhile: then the signal's, with its line.
+fn signalled_or(exit: Exit) -> Exit {
+    match signals::check() {
+        Ok(()) => exit,
+        Err(err) => {
+            output::stderr(&render_error(&err));
+            crate::exit::exit_for(&err)
+        }
+    }
+}
+
+/// `text` with each argument longer than the quote limit (or the value of a
+/// `--flag=value` one) cut as [`limits::cut`](crate::config::limits::cut)
+/// cuts it: clap repeats a bad value whole.
+fn cut_values(text: &str, args: &[OsString]) -> String {
+    use crate::config::limits::{MAX_QUOTE, cut};
+    let mut long: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .flat_map(|a| {
+            let value = a.split_once('=').map(|(_, v)| v.to_string());
+            std::iter::once(a).chain(value)
+        })
+        .filter(|a| a.chars().count() > MAX_QUOTE)
+        .collect();
+    // The whole `--flag=value` before its value.
+    long.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    let mut out = text.to_string();
+    for value in long {
+        if out.contains(&value) {
+            out = out.replace(&value, &cut(&value));
+        }
+    }
+    out
 }
 
 /// Whether the raw arguments ask for `--output json`: what clap could not
@@ -124,8 +187,9 @@ fn wants_json(args: &[OsString]) -> bool {
 /// The subcommand and its first word (`setup lxd`), for a document about a
 /// command line that did not parse.
 fn command_words(args: &[OsString]) -> String {
-    const COMMANDS: [&str; 7] = [
+    const COMMANDS: [&str; 8] = [
         "setup",
+        "teardown",
         "forwarding",
         "lxc-net",
         "manager-config",
@@ -150,10 +214,7 @@ fn command_words(args: &[OsString]) -> String {
 fn print_failure_json(command: &str, exit: Exit, error: &str) {
     let mut report = Report::new(command);
     report.finish(exit, Some(error.to_string()));
-    let mut out = std::io::stdout().lock();
-    let _ = out
-        .write_all(report.to_json().as_bytes())
-        .and_then(|_| out.flush());
+    output::stdout(report.to_json().as_bytes());
 }
 
 fn mode(cli: &Cli) -> Mode {
@@ -206,6 +267,7 @@ pub fn command_name(command: &Command) -> String {
         }
         Command::Setup(args) => format!("setup {}", args.container_type),
         Command::Check(args) => format!("check {}", args.container_type),
+        Command::Teardown(args) => format!("teardown {}", args.container_type),
         Command::Completions { shell } => format!("completions {shell}"),
         Command::Man => "man".into(),
     }
@@ -226,12 +288,17 @@ fn run(cli: &Cli) -> Exit {
             Exit::Usage,
             format!(
                 "--root {} is not a directory; give the directory that stands for / (default /)",
-                cli.root.display()
+                crate::config::limits::shown_path(&cli.root)
             ),
         ))
     } else {
-        // A signal that came during the last step still ends the run as one.
-        dispatch(cli, &host, &mut report).and_then(|done| signals::check().map(|()| done))
+        dispatch(cli, &host, &mut report)
+    };
+    // A signal ends the run as one, whatever it cut short: a signal during
+    // the last step, a read or a child it stopped that failed because of it.
+    let outcome = match signals::check() {
+        Ok(()) => outcome,
+        Err(signalled) => Err(signalled),
     };
     let (done, error) = match outcome {
         Ok(done) => (done, None),
@@ -259,20 +326,35 @@ fn run(cli: &Cli) -> Exit {
             .into_bytes()
         }
     };
-    let mut out = std::io::stdout().lock();
-    // A closed stdout (`| head`) must not turn a done job into a failure.
-    let _ = out.write_all(&stdout).and_then(|_| out.flush());
+    output::stdout(&stdout);
     if let Some(err) = &error {
-        eprint!("{}", render_error(err));
-    } else if exit == Exit::ChangesPending {
-        let pending = report
-            .steps
-            .iter()
-            .filter(|s| s.status == Status::WouldChange)
-            .count();
-        eprintln!("error: {pending} step(s) would change this host; run without --check to apply them");
+        output::stderr(&render_error(err));
+        return exit;
     }
-    exit
+    match output::stdout_failure() {
+        // A closed pipe (`| head`): the reader has what it wanted; as
+        // coreutils do, the job's own status, and no word.
+        Some((std::io::ErrorKind::BrokenPipe, _)) => exit,
+        Some((_, why)) => {
+            output::stderr(&format!(
+                "error: cannot write the report to stdout: {why}; the work is done, but its report \
+                 is lost: send stdout somewhere it can be written (free space on that disk) and run again\n"
+            ));
+            Exit::IoErr
+        }
+        None if exit == Exit::ChangesPending => {
+            let pending = report
+                .steps
+                .iter()
+                .filter(|s| s.status == Status::WouldChange)
+                .count();
+            output::stderr(&format!(
+                "error: {pending} step(s) would change this host; run without --check to apply them\n"
+            ));
+            exit
+        }
+        None => exit,
+    }
 }
 
 fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done> {
@@ -297,6 +379,7 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
                 address: args.address,
                 dhcp_range: args.dhcp_range,
                 dhcp_max: args.dhcp_max,
+                ..Request::default()
             };
             let wanted = LxcNet::plan(&request).map_err(lxc_net::invalid)?;
             let work = |host: &Host, report: &mut Report| lxc_net::override_file(host, &wanted, report);
@@ -319,9 +402,18 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
         }
         Command::Setup(args) => {
             setup::require_root(host, args.container_type)?;
-            let mut settings = settings(cli, host, &args.source, args.runtime_timeout)?;
+            let mut settings = settings(
+                cli,
+                host,
+                &args.source,
+                args.runtime_timeout,
+                storage_flags(&args.storage),
+            )?;
             if let Some(v) = env_bool("CONTAINER_INIT_ADDRESS_ALLOCATION")? {
                 settings.address_allocation = v;
+            }
+            if let Some(v) = args.bridge_ipv6 {
+                settings.bridge_ipv6 = v;
             }
             let opts = SetupOptions {
                 container_type: args.container_type,
@@ -335,25 +427,62 @@ fn dispatch(cli: &Cli, host: &Host, report: &mut Report) -> anyhow::Result<Done>
             // Every runtime command of this run is bounded by it.
             let host = &Host::new(host.root(), host.mode())
                 .with_runtime_timeout(settings.runtime_timeout)
+                .recording_for(args.container_type)
                 .watched_like(host);
             setup::run(host, &settings, &opts, report)?;
         }
+        Command::Teardown(args) => {
+            let opts = TeardownOptions {
+                container_type: args.container_type,
+                lock_timeout: Duration::from_secs(args.lock_timeout),
+                runtime_timeout: Duration::from_secs(args.runtime_timeout),
+                purge_packages: args.purge_packages,
+            };
+            let host = &Host::new(host.root(), host.mode())
+                .with_runtime_timeout(opts.runtime_timeout)
+                .watched_like(host);
+            teardown::run(host, &opts, report)?;
+        }
         Command::Check(args) => {
             let container_type = args.container_type;
-            report.checks = check::run(host, container_type);
-            // Only `check lxd` where LXD comes from snap asks for it.
+            signals::install();
+            // As setup's: every runtime query of the preflight is bounded by it.
+            let checked = settings(
+                cli,
+                host,
+                &args.source,
+                args.runtime_timeout,
+                storage_flags(&args.storage),
+            )?;
+            let timeout = checked.runtime_timeout;
+            let wants_ipv6 =
+                args.bridge_ipv6.unwrap_or(checked.bridge_ipv6) != crate::network::ipv6::BridgeIpv6::None;
+            let host = &Host::new(host.root(), host.mode())
+                .with_runtime_timeout(timeout)
+                .watched_like(host);
+            // Only `check lxd` where LXD comes from snap asks for it; first,
+            // so that a bad value stops the preflight before any other command.
             let wanted_channel = || {
-                let settings = settings(cli, host, &args.source, None)?;
+                let settings = settings(cli, host, &args.source, None, StorageFlags::default())?;
                 let sourced =
                     config_source::obtain(&settings, container_type, args.source.manager_config.as_deref())?;
                 log::info!("manager config {}", sourced.source.describe());
                 Ok(sourced.config.lxd_snap_channel)
             };
+            let snap_line = check::lxd_snap(host, container_type, wanted_channel)?;
+            check::prefetch(host, container_type);
+            report.checks = check::run(host, container_type, args.allow_emulation);
+            report.checks.extend(snap_line);
+            // After the manager config, which a bad value stops before any command.
             report
                 .checks
-                .extend(check::lxd_snap(host, container_type, wanted_channel)?);
-            // After the manager config, which a bad value stops before any command.
-            report.checks.extend(check::data_path(host, container_type));
+                .extend(check::data_path(host, container_type, wants_ipv6)?);
+            if let Some(flavor) = check::lxd_flavor(container_type) {
+                let (file, _) = ConfigFile::load(cli.config.as_deref(), host)?;
+                let request = storage_request(&storage_flags(&args.storage), &file)?;
+                let runtime = Runtime::new(flavor, host.runtime_timeout());
+                report.checks.push(storage::check_line(host, runtime, &request));
+            }
             if let Some(failed) = report.checks.iter().find(|c| c.result == Verdict::Fail) {
                 return Err(coded(
                     Exit::Unavailable,
@@ -407,8 +536,20 @@ fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {
         Some("false") => Ok(Some(false)),
         Some(other) => Err(coded(
             Exit::Config,
-            format!("{name}={} must be true or false", crate::limits::quote(other)),
+            format!(
+                "{name}={} must be true or false",
+                crate::config::limits::quote(other)
+            ),
         )),
+    }
+}
+
+fn storage_flags(args: &StorageArgs) -> StorageFlags {
+    StorageFlags {
+        driver: args.storage_driver,
+        source: args.storage_source.clone(),
+        size: args.storage_size,
+        wipe: args.storage_wipe,
     }
 }
 
@@ -418,6 +559,7 @@ pub fn settings(
     host: &Host,
     source: &SourceArgs,
     runtime_timeout: Option<u64>,
+    storage: StorageFlags,
 ) -> anyhow::Result<Settings> {
     let (file, path) = ConfigFile::load(cli.config.as_deref(), host)?;
     if let Some(path) = path {
@@ -432,6 +574,8 @@ pub fn settings(
         address_allocation: None,
         timeout: std::time::Duration::from_secs(source.timeout),
         runtime_timeout,
+        bridge_ipv6: None,
+        storage,
     };
     Settings::resolve(&flags, file, std::env::var(TOKEN_ENV).ok())
 }
@@ -444,7 +588,7 @@ fn manager_config_show(
     source: &SourceArgs,
     format: DocFormat,
 ) -> anyhow::Result<Done> {
-    let settings = settings(cli, host, source, None)?;
+    let settings = settings(cli, host, source, None, StorageFlags::default())?;
     let sourced = report.run_step("manager-config", || {
         let got = config_source::obtain(&settings, ty, source.manager_config.as_deref())?;
         Ok(Outcome::new(Status::Unchanged, got.source.describe()).with_value(got))
@@ -452,13 +596,13 @@ fn manager_config_show(
     let values = sourced.config.to_values();
     let mut doc = match format {
         DocFormat::Json => serde_json::to_string_pretty(&values).expect("strings serialise") + "\n",
-        DocFormat::Yaml => crate::yaml_doc::flat_mapping(&values),
+        DocFormat::Yaml => crate::config::yaml_doc::flat_mapping(&values),
     };
     if sourced.source == Source::BuiltIn {
         let note = "no controller is configured (--controller, CONTAINER_INIT_CONTROLLER or controller.url \
                     in the config file); these are the built-in defaults";
         if !cli.quiet {
-            eprintln!("note: {note}");
+            output::stderr(&format!("note: {note}\n"));
         }
         if format == DocFormat::Yaml {
             doc = format!("# {note}\n{doc}");

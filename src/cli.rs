@@ -7,8 +7,10 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 use crate::container_type::ContainerType;
-use crate::net::{BridgeName, Ipv4Net, parse_ipv4};
-use crate::setup::admin_group::UserName;
+use crate::network::addr::{BridgeName, Ipv4Net, parse_ipv4};
+use crate::network::ipv6::BridgeIpv6;
+use crate::runtime::admin_group::UserName;
+use crate::runtime::storage::{Driver, Size, Source};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,8 +23,8 @@ use crate::setup::admin_group::UserName;
         unchanged, changed, would-change, skipped or failed. Running a command twice is \
         safe: the second run changes nothing and says so.",
     after_help = "Exit status: 0 ok, 2 changes pending (--check), 64 usage, 65 data, 69 unavailable, \
-        70 software, 71 os, 73 cantcreat, 75 tempfail, 76 protocol, 77 noperm, 78 config, \
-        130/143 signal. See `container-init man`."
+        70 software, 71 os, 73 cantcreat, 74 ioerr, 75 tempfail, 76 protocol, 77 noperm, 78 config, \
+        129/130/131/143 signal. See `container-init man`."
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides
@@ -100,6 +102,15 @@ pub enum Command {
     /// lxd-snap-channel, the installed snap is compared with it, as `setup` would.
     Check(CheckArgs),
 
+    /// Take back what setup did on this host, from its own record
+    ///
+    /// Newest first, each change that the host still shows as setup left it: files get their
+    /// old content back (or go), sysctls their old value, firewall rules, bridges, pools and
+    /// profile devices setup made go, runtime keys get their old value, services it started
+    /// stop. What someone changed since is left and reported `skipped`. Refused (69) while
+    /// guests of that type exist. Packages stay unless --purge-packages.
+    Teardown(TeardownArgs),
+
     /// Fetch and print the controller's container manager config
     #[command(name = "manager-config", subcommand)]
     ManagerConfig(ManagerConfigCommand),
@@ -147,6 +158,58 @@ pub struct SetupArgs {
     /// lxd/incus: add this user to the runtime's admin group (lxd, incus-admin) so that they can use the client without root
     #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(UserName))]
     pub user: Option<UserName>,
+
+    /// IPv6 on the bridge: none, auto (a free ULA /64 derived from /etc/machine-id and the bridge's name) or an address/64 [default: none, or bridge-ipv6 in the config file]
+    #[arg(long, value_name = "none|auto|ADDR/64", value_parser = clap::value_parser!(BridgeIpv6))]
+    pub bridge_ipv6: Option<BridgeIpv6>,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// lxd/incus: the storage pool `default`; the same keys as the config file.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// lxd/incus: the driver of the pool `default`: dir, btrfs, lvm (thin) or zfs [default: dir, or storage-driver in the config file]
+    #[arg(long, value_name = "DRIVER", value_parser = clap::value_parser!(Driver))]
+    pub storage_driver: Option<Driver>,
+
+    /// lxd/incus: where the pool lives: a block device (/dev/...), a btrfs mount (an absolute path), or an LVM volume group or ZFS pool (a name) [default: a loop file]
+    #[arg(long, value_name = "SOURCE", value_parser = clap::value_parser!(Source))]
+    pub storage_source: Option<Source>,
+
+    /// lxd/incus: the size of the loop file when there is no source, such as 30GiB [default: the runtime's]
+    #[arg(long, value_name = "SIZE", value_parser = clap::value_parser!(Size))]
+    pub storage_size: Option<Size>,
+
+    /// lxd/incus: a storage-source device holding a file system or partitions may be overwritten (its data is lost); a mounted or in-use device never is
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub storage_wipe: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+pub struct TeardownArgs {
+    #[arg(value_enum, value_name = "TYPE")]
+    pub container_type: ContainerType,
+
+    /// Also purge the packages setup installed, with what apt pulled in for them that nothing else needs
+    #[arg(long)]
+    pub purge_packages: bool,
+
+    /// Seconds to wait for the host lock (and the dpkg lock) held by another process
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub lock_timeout: u64,
+
+    /// The most any query or stop on the runtime may take; past it, 75
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CONTAINER_INIT_RUNTIME_TIMEOUT",
+        hide_env_values = true,
+        default_value_t = 120,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub runtime_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +219,27 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub source: SourceArgs,
+
+    /// IPv6 on the bridge, as for setup: none, auto or an address/64
+    #[arg(long, value_name = "none|auto|ADDR/64", value_parser = clap::value_parser!(BridgeIpv6))]
+    pub bridge_ipv6: Option<BridgeIpv6>,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// The most any query of the runtime may take; past it, 75 [default: 120, or runtime-timeout in the config file]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "CONTAINER_INIT_RUNTIME_TIMEOUT",
+        hide_env_values = true,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub runtime_timeout: Option<u64>,
+
+    /// kvm only: missing hardware virtualisation is a WARN, as `setup kvm --allow-emulation` goes on without it
+    #[arg(long)]
+    pub allow_emulation: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,7 +370,7 @@ fn parse_range(s: &str) -> Result<(Ipv4Addr, Ipv4Addr), String> {
     let (start, end) = s.split_once(',').ok_or_else(|| {
         format!(
             "{} is not a range; write START,END like 10.0.3.2,10.0.3.254",
-            crate::limits::quote(s)
+            crate::config::limits::quote(s)
         )
     })?;
     Ok((parse_ipv4(start)?, parse_ipv4(end)?))

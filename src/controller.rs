@@ -11,11 +11,11 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
+use crate::config::limits::{MAX_QUOTE, ReadError, quote, read_bounded, shown_path, size_limit};
+use crate::config::settings::ControllerSettings;
 use crate::container_type::ContainerType;
 use crate::exit::{Exit, coded};
-use crate::limits::{MAX_QUOTE, ReadError, quote, read_bounded, size_limit};
 use crate::secret::Token;
-use crate::settings::ControllerSettings;
 use crate::signals;
 
 /// How much of a failure's body is read for the server's own words.
@@ -25,8 +25,12 @@ const ERROR_BODY: u64 = 64 * 1024;
 const MAX_URL: usize = 2048;
 /// How often a running request looks for a signal.
 const SIGNAL_POLL: Duration = Duration::from_millis(20);
+/// The least time between two attempts, whatever `Retry-After` says: a
+/// fleet of hosts answered `Retry-After: 0` must not flood its controller.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The most attempts one fetch makes, however long `--timeout` is.
+pub const MAX_ATTEMPTS: u32 = 10;
 /// Below this much budget another attempt is not worth starting.
 const MIN_ATTEMPT: Duration = Duration::from_millis(50);
 
@@ -138,7 +142,7 @@ fn client(settings: &ControllerSettings, url: &Url) -> anyhow::Result<Client> {
         let pem = crate::host::read_named(path).map_err(|e| {
             coded(
                 Exit::Config,
-                format!("cannot read CA file {}: {e}; fix --ca-cert", path.display()),
+                format!("cannot read CA file {}: {e}; fix --ca-cert", shown_path(path)),
             )
         })?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
@@ -149,7 +153,7 @@ fn client(settings: &ControllerSettings, url: &Url) -> anyhow::Result<Client> {
                     Exit::Config,
                     format!(
                         "CA file {} holds no PEM certificate; fix --ca-cert",
-                        path.display()
+                        shown_path(path)
                     ),
                 )
             })?;
@@ -180,6 +184,8 @@ pub fn fetch(settings: &ControllerSettings, ty: ContainerType) -> anyhow::Result
     let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0u32;
+    // The kinds of failure already warned about: one line each, not one per attempt.
+    let mut warned = std::collections::BTreeSet::new();
     loop {
         attempts += 1;
         let remaining = settings.timeout.saturating_sub(started.elapsed());
@@ -188,12 +194,18 @@ pub fn fetch(settings: &ControllerSettings, ty: ContainerType) -> anyhow::Result
             Ok(values) => return Ok(values),
             Err(Failure::Final(err)) => return Err(err),
             Err(Failure::Transient { why, retry_after }) => {
-                let wait = retry_after.unwrap_or(backoff).min(MAX_BACKOFF);
+                // What Retry-After asks, but never sooner than the backoff.
+                let wait = retry_after.map_or(backoff, |asked| asked.max(backoff));
                 let remaining = settings.timeout.saturating_sub(started.elapsed());
-                if remaining <= wait + MIN_ATTEMPT {
+                if attempts >= MAX_ATTEMPTS || remaining <= wait + MIN_ATTEMPT {
                     why
                 } else {
-                    log::warn!("{why}; trying again in {:.1}s", wait.as_secs_f64());
+                    let kind = why.split(':').next().unwrap_or_default().to_string();
+                    if warned.insert(kind) {
+                        log::warn!("{why}; trying again in {:.1}s", wait.as_secs_f64());
+                    } else {
+                        log::info!("{why}; trying again in {:.1}s", wait.as_secs_f64());
+                    }
                     signals::sleep(wait)?;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
@@ -290,7 +302,7 @@ fn attempt(
             format!(
                 "the controller at {origin} refused the request ({status}){message}; \
                  check the token (--token-file or {}) and the machine id",
-                crate::settings::TOKEN_ENV
+                crate::config::settings::TOKEN_ENV
             ),
         ))),
         StatusCode::TOO_MANY_REQUESTS => Err(Failure::Transient {
@@ -395,7 +407,11 @@ fn read_body(response: Response, url: &Url) -> Result<Vec<u8>, Failure> {
             why: format!("the body stopped before its end: {}", error_chain(&e)),
             retry_after: None,
         },
-        ReadError::TooLarge => Failure::Final(coded(
+        ReadError::NotAFile(_) | ReadError::Interrupted => Failure::Transient {
+            why: format!("the body stopped before its end: {e}"),
+            retry_after: None,
+        },
+        ReadError::TooLarge(_) => Failure::Final(coded(
             Exit::Protocol,
             format!(
                 "the controller at {} sent more than {}, which is not a manager config; check --controller",

@@ -94,8 +94,12 @@ pub const FILES: &[(&str, &str)] = &[
         "apt's proxy from the manager config's proxy keys; owned by container-init, removed when the keys are gone",
     ),
     (
+        "/var/lib/container-init/record.json",
+        "the teardown record: each change setup made, noted before it was made, with what was there before and the types whose setup needs it; mode 0600, at most 4 MiB and 4096 changes, written whole and atomically; teardown walks it newest first",
+    ),
+    (
         "/var/lib/container-init/proxy.json",
-        "what setup set in snap's and the runtime's proxy settings, so that only that is taken back",
+        "what an older version set in snap's and the runtime's proxy settings; read once by setup, folded into the record and removed",
     ),
     (
         "/var/lib/dpkg/status",
@@ -149,7 +153,9 @@ pub fn man_page() -> Vec<u8> {
     man.render_options_section(&mut out).expect("write to Vec");
     out.extend_from_slice(commands_section(&cmd).as_bytes());
     out.extend_from_slice(SETUP_SECTION.as_bytes());
+    out.extend_from_slice(TEARDOWN_SECTION.as_bytes());
     out.extend_from_slice(PROXY_SECTION.as_bytes());
+    out.extend_from_slice(STORAGE_SECTION.as_bytes());
     out.extend_from_slice(OUTPUT_SECTION.as_bytes());
     out.extend_from_slice(CONTROLLER_SECTION.as_bytes());
     out.extend_from_slice(LIMITS_SECTION.as_bytes());
@@ -159,6 +165,60 @@ pub fn man_page() -> Vec<u8> {
     man.render_version_section(&mut out).expect("write to Vec");
     out
 }
+
+/// The record and what `teardown` does with it.
+const TEARDOWN_SECTION: &str = r#".SH TEARDOWN
+\fBsetup\fR notes each change in /var/lib/container\-init/record.json before it
+makes it: a file with its previous content and mode (or that there was none),
+a sysctl with its previous running value, a firewall rule with its backend
+(iptables\-nft or \-legacy in DOCKER\-USER, ufw, firewalld), a bridge, pool
+or profile device it created, a runtime key with its previous value, a
+service it started or enabled, a user it added to the admin group, the packages it installed with those apt
+pulled in for them, libvirt's network and pool. An object that was there
+before (a bridge, a pool) is not the tool's and is not recorded. A setup that
+finds a change of another type's setup in place (forwarding, the sysctl file)
+marks it as needed by its own type too; a converged setup writes nothing.
+.PP
+\fBteardown\fR \fITYPE\fR takes the host lock, refuses with 69 while guests of
+that type exist (naming them: LXD and Incus instances in every project,
+libvirt domains, LXC containers under /var/lib/lxc), and walks the record
+newest first. A change the host still shows as setup left it is taken back
+(\fBchanged\fR); one already as before setup is \fBunchanged\fR; one someone
+changed since is left and reported \fBskipped\fR with both values; a change
+another type still needs is kept for the last of them. A pool that holds
+images or volumes setup did not put there, or a bridge still in use, is left
+and named, and then the type's packages are kept too. Packages are purged
+only with \fB\-\-purge\-packages\fR: those the record says setup installed and
+what apt pulled in for them, minus any another installed package depends on,
+and only when apt's simulation removes nothing else. A second teardown
+changes nothing; \fBsetup\fR afterwards works as on a fresh host. Without a
+record (a host an older version prepared) teardown changes nothing, says so,
+and exits 0. A record that cannot be read is refused with 65.
+"#;
+
+/// The storage pool of LXD and Incus, and the data-safety rule.
+const STORAGE_SECTION: &str = r#".SH STORAGE
+\fBsetup lxd\fR and \fBsetup incus\fR make the pool \fBdefault\fR with \fBstorage\-driver\fR
+(config file) or \fB\-\-storage\-driver\fR: \fBdir\fR (the default), \fBbtrfs\fR (needs btrfs in
+the kernel; installs btrfs\-progs), \fBlvm\fR, a thin pool (needs dm_thin_pool; installs lvm2 and
+thin\-provisioning\-tools) or \fBzfs\fR (needs the zfs module; installs zfsutils\-linux). The kernel
+is checked before anything is installed: a missing driver is 69 naming it; on Debian, ZFS needs
+zfs\-dkms from contrib, which container\-init names but neither enables nor builds.
+.PP
+\fBstorage\-source\fR is a block device (/dev/...), a directory on a mounted btrfs file system, or
+an LVM volume group or ZFS pool (a name); without it the runtime makes a loop file of
+\fBstorage\-size\fR (such as 30GiB) or its default size, and reattaches it itself after a reboot.
+.PP
+Never over data: a device holding a file system signature or a partition table (\fBwipefs\fR,
+\fBlsblk\fR) is refused with 69 naming what is on it, and nothing is written to it, unless
+\fBstorage\-wipe: true\fR (\fB\-\-storage\-wipe\fR), which clears it with \fBwipefs \-\-all\fR. A device
+that is mounted or in use (a holder, an imported ZFS pool, no exclusive open) is refused always.
+.PP
+Without \fBstorage\-driver\fR any existing pool \fBdefault\fR fits. With it, an existing pool of
+another driver or source is never deleted, converted or moved: 69, naming it and what to do.
+\fBcheck lxd\fR and \fBcheck incus\fR show the pool's driver and free space, and warn on \fBdir\fR when
+the kernel has a copy\-on\-write driver.
+"#;
 
 /// The proxy keys and where each consumer gets them.
 const PROXY_SECTION: &str = r#".SH PROXY
@@ -171,7 +231,7 @@ replace the first two for apt only. apt gets
 installed, with a "DIRECT" entry for each no\-proxy host name or IPv4 address
 (apt cannot take domains, CIDRs or IPv6 there). Only differing keys change; a
 key removed from the manager config unsets what setup had set for it, and only
-while it still holds that value (recorded in /var/lib/container\-init/proxy.json).
+while it still holds that value (recorded in /var/lib/container\-init/record.json).
 A proxy URL is http:// or https://, a host, an optional port and an optional
 trailing /; anything else, credentials included, exits 65 naming the key.
 The controller request honours HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY
@@ -194,7 +254,8 @@ the packages, only when missing (apt with DEBIAN_FRONTEND=noninteractive and
 the dpkg lock; Ubuntu's LXD from snap, see LXD SNAP CHANNEL; \fB\-\-no\-install\fR makes a missing package 69);
 the runtime (lxd and incus: daemon, lxdbr0 or incusbr0 on a free private /24 chosen by container\-init,
 NAT from enable\-nat, IPv6 off, MTU, pool default, profile default; lxc: lxc\-net
-and its bridge, the MTU in /etc/lxc/default.conf; kvm: virtlogd and libvirtd,
+and its bridge with a DHCP server on it (restarted when ss shows none there, or when
+/run/lxc/network_up is left without the bridge), the MTU in /etc/lxc/default.conf; kvm: virtlogd and libvirtd,
 libvirt's default network and storage pool; with no lxc\-default\-mtu, a bridge follows an uplink
 MTU below 1500, for kvm as <mtu size='N'/> in libvirt's default network); coexistence (below);
 and a read\-only readiness probe of the
@@ -223,7 +284,7 @@ overlaps something else on the host, by replacing its <ip> element alone
 (virsh net\-dumpxml \-\-inactive, net\-destroy, net\-define, net\-start); one that
 fits is left alone. Daemons started by container\-init do not inherit its
 open descriptors (a caller's flock(1) lock stays the caller's). SIGINT and SIGTERM are passed to the running
-command, which is waited for; the exit is then 130 or 143.
+command, SIGHUP and SIGQUIT as SIGTERM; it is waited for, and the exit is then 129, 130, 131 or 143.
 .PP
 Without root, \fBsetup\fR exits 77 at once, with \fB\-\-check\fR and \fB\-\-dry\-run\fR too:
 the runtime's socket, dpkg and the services are root\-only.
@@ -257,8 +318,38 @@ forwarding on itself). ufw: \fBufw allow in on\fR, \fBufw route allow in on\fR,
 \fBufw route allow out on\fR \fIBRIDGE\fR, as needed. firewalld: the bridge goes into
 the trusted zone, permanently and now. With br_netfilter's
 bridge\-nf\-call\-iptables=1, guest\-to\-guest traffic crosses FORWARD too and the
-same \-i rule covers it. A rule that container\-init does not own is named and left
-alone (69). With manage\-firewall: false, a conflict is reported with the
+same \-i rule covers it. Docker 29's nftables backend adds no jump to
+DOCKER\-USER: a FORWARD policy DROP its iptables backend left is opened with the
+same rules in FORWARD itself; where Docker's own tables (ip and ip6
+docker\-bridges) drop the bridge (their filter\-FORWARD policy is drop when Docker
+turned forwarding on itself), setup exits 69 with Docker's fix: persist forwarding
+and restart Docker, or \-\-bridge\-accept\-fwmark. A rule that container\-init does
+not own is named and left alone (69).
+A NAT bridge whose forwarding someone turned off gets net.ipv4.ip_forward=1 back,
+now and persisted (step nat\-forwarding); proxy ARP is left to \fBforwarding
+enable\fR. DNS and DHCP ports (step dns\-dhcp\-ports, and the readiness and
+\fBcheck\fR line of that name): UDP or TCP 53 on the bridge's address held by
+anything but the runtime's dnsmasq (bind9 binds every address), or a socket on
+every address for 53 or UDP 67 bound to no device, is named with its process, pid
+and command line (from \fBss \-H \-lnutp\fR), and is 69 from setup, FAIL in
+check. Runtimes' own dnsmasqs, bound to their bridges (0.0.0.0%virbr0:67), are no
+clash.
+\fBIPv6\fR (config key bridge\-ipv6, flag \fB\-\-bridge\-ipv6\fR): none (default), auto
+(a free /64 in fd00::/8 derived from /etc/machine\-id and the bridge's name) or an
+address/64. LXD and Incus: ipv6.address, and ipv6.nat following enable\-nat; lxc:
+LXC_IPV6_ADDR, LXC_IPV6_MASK, LXC_IPV6_NETWORK and LXC_IPV6_NAT in
+/etc/default/lxc\-net (lxc\-net restarted when its bridge lacks the address); kvm:
+an IPv6 <ip> and <nat ipv6='yes'/> in libvirt's default network. Guests use
+SLAAC from the bridge's router advertisements. Before any runtime turns IPv6
+forwarding on (step ipv6\-forwarding), interfaces whose IPv6 default route the
+kernel took from a router advertisement (proto ra, accept_ra=1) get
+accept_ra=2, and net.ipv6.conf.all.forwarding=1 is set for NAT66, both now and
+in /etc/sysctl.d/60\-container\-init\-ipv6.conf; interfaces whose advertisements
+systemd\-networkd handles (accept_ra=0) are left alone. The data\-path checks
+then cover IPv6 too (the bridge's address, router advertisements from dnsmasq,
+IPv6 forwarding, ip6tables and nft ip6/inet drops): Docker's ip6tables FORWARD
+policy DROP fails check and is opened by setup with ip6tables rules in
+DOCKER\-USER, as for IPv4. With manage\-firewall: false, a conflict is reported with the
 commands that would open it, and the exit is 69. \fB\-\-dry\-run\fR shows every
 command; a rerun adds nothing.
 .PP
@@ -321,14 +412,30 @@ Every input is at most 1 MiB, read in bounded memory: a larger
 \fB\-\-ca\-cert\fR or \fB\-\-config\fR exits 78; a larger controller body 76. A
 manager config nested deeper than a flat mapping is refused before it is
 parsed (65; 78 for the config file). An error message quotes at most 200
-characters of a value.
+characters of a value, a path or a value clap repeats in a usage error.
+.PP
+The host's own files (os\-release, dpkg's status, /etc/default/lxc\-net and
+/etc/default/lxc\-net.orig, the sysctl file, the config file, the lock file, /proc and /sys knobs)
+are read only when they are regular files, opened without blocking: a FIFO,
+socket or device in their place is refused at once (71), naming it. Each is
+read up to a bound of its own (1 MiB; dpkg's status, /proc/kallsyms and
+/proc/net/* 256 MiB, module lists 64 MiB, the kernel config 16 MiB), named
+when exceeded. A dry run's diff of one file stops after 64 KiB. A file the
+operator names may be a pipe or a FIFO; a signal ends the wait for it. A UTF\-8
+byte order mark before a YAML or PEM file is dropped. A bridge network may not
+be in 0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4 or 240.0.0.0/4; a
+no\-proxy CIDR must have its host bits zero. A token file every user can read is
+warned about. A write that root is refused (an immutable or append\-only file) is
+73. A report that cannot be written to stdout is 74; a closed pipe ends quietly.
+\fB\-\-root\fR is compared with / after it is resolved.
 .PP
 Under \fB\-\-root\fR every path is resolved inside the root, symlinks included:
 an absolute link /x means ROOT/x and .. stops at the root. Commands run with
 LC_ALL=C. Files are replaced through an unnamed temporary file, so a kill
 leaves no temporary file behind. \fBforwarding\fR and \fBlxc\-net\fR take the
-host lock when they have something to change, and every command exits 130 or
-143 on SIGINT or SIGTERM.
+host lock when they have something to change, and every command exits 129,
+130, 131 or 143 on SIGHUP, SIGINT, SIGQUIT or SIGTERM; SIGUSR1 does not end a
+run.
 "#;
 
 /// What is shown while a command runs, and where.

@@ -19,17 +19,20 @@ pub enum Exit {
     Software,
     Os,
     CantCreate,
+    IoErr,
     TempFail,
     Protocol,
     NoPerm,
     Config,
+    HangUp,
     Interrupted,
+    Quit,
     Terminated,
 }
 
 impl Exit {
     /// Every row, in table order; the man page and README are built from it.
-    pub const ALL: [Exit; 14] = [
+    pub const ALL: [Exit; 17] = [
         Exit::Ok,
         Exit::ChangesPending,
         Exit::Usage,
@@ -38,11 +41,14 @@ impl Exit {
         Exit::Software,
         Exit::Os,
         Exit::CantCreate,
+        Exit::IoErr,
         Exit::TempFail,
         Exit::Protocol,
         Exit::NoPerm,
         Exit::Config,
+        Exit::HangUp,
         Exit::Interrupted,
+        Exit::Quit,
         Exit::Terminated,
     ];
 
@@ -56,11 +62,14 @@ impl Exit {
             Exit::Software => 70,
             Exit::Os => 71,
             Exit::CantCreate => 73,
+            Exit::IoErr => 74,
             Exit::TempFail => 75,
             Exit::Protocol => 76,
             Exit::NoPerm => 77,
             Exit::Config => 78,
+            Exit::HangUp => 129,
             Exit::Interrupted => 130,
+            Exit::Quit => 131,
             Exit::Terminated => 143,
         }
     }
@@ -75,11 +84,14 @@ impl Exit {
             Exit::Software => "software",
             Exit::Os => "os",
             Exit::CantCreate => "cantcreat",
+            Exit::IoErr => "ioerr",
             Exit::TempFail => "tempfail",
             Exit::Protocol => "protocol",
             Exit::NoPerm => "noperm",
             Exit::Config => "config",
+            Exit::HangUp => "signal (SIGHUP)",
             Exit::Interrupted => "signal (SIGINT)",
+            Exit::Quit => "signal (SIGQUIT)",
             Exit::Terminated => "signal (SIGTERM)",
         }
     }
@@ -99,7 +111,14 @@ impl Exit {
             Exit::Os => {
                 "a command it ran failed; the message gives the command line and the end of its stderr"
             }
-            Exit::CantCreate => "a file could not be written; the old file is intact",
+            Exit::CantCreate => {
+                "a file could not be written (read-only file system, disk full, an immutable or \
+                 append-only file); the old file is intact"
+            }
+            Exit::IoErr => {
+                "the report could not be written to stdout (disk full, an I/O error, a closed \
+                 stdout); a closed pipe (| head) ends quietly instead"
+            }
             Exit::TempFail => {
                 "worth retrying: a lock was still held at the timeout, the runtime did not answer \
                  within --runtime-timeout, or the controller was unreachable or answered 5xx after retries"
@@ -107,7 +126,11 @@ impl Exit {
             Exit::Protocol => "the controller answered, but not with a manager config",
             Exit::NoPerm => "not allowed: needs root, or the controller answered 401/403",
             Exit::Config => "the tool's config file is invalid, or a needed setting is missing",
+            Exit::HangUp => {
+                "interrupted by SIGHUP (a closed terminal or SSH session) after the running child stopped"
+            }
             Exit::Interrupted => "interrupted by SIGINT after the running child stopped",
+            Exit::Quit => "interrupted by SIGQUIT after the running child stopped",
             Exit::Terminated => "interrupted by SIGTERM after the running child stopped",
         }
     }
@@ -209,7 +232,12 @@ mod tests {
     #[test]
     fn codes_are_unique_and_match_the_contract() {
         let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
-        assert_eq!(codes, [0, 2, 64, 65, 69, 70, 71, 73, 75, 76, 77, 78, 130, 143]);
+        assert_eq!(
+            codes,
+            [
+                0, 2, 64, 65, 69, 70, 71, 73, 74, 75, 76, 77, 78, 129, 130, 131, 143
+            ]
+        );
     }
 
     #[test]

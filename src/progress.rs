@@ -4,7 +4,6 @@
 //! gets one plain line on stderr, so that a log shows what is waited for.
 //! The report and the runner only call in here; app.rs decides what is on.
 
-use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -110,11 +109,9 @@ impl StepObserver for Progress {
         self.finish();
         *lock(&self.step) = None;
         if let Some(color) = self.show.steps {
-            let mut out = std::io::stdout().lock();
-            // A closed stdout (`| head`) must not stop the work.
-            let _ = out
-                .write_all(step.to_text(color).as_bytes())
-                .and_then(|_| out.flush());
+            // A closed stdout (`| head`) must not stop the work; the exit
+            // status tells of a stdout that could not be written.
+            crate::output::stdout(step.to_text(color).as_bytes());
         }
     }
 }
@@ -249,7 +246,11 @@ impl Announcer {
                 Some(r) if !r.said => {
                     let elapsed = r.since.elapsed();
                     if elapsed >= LONG_COMMAND {
-                        eprintln!("container-init: {} (running for {} s)", r.line, elapsed.as_secs());
+                        crate::output::stderr(&format!(
+                            "container-init: {} (running for {} s)\n",
+                            r.line,
+                            elapsed.as_secs()
+                        ));
                         r.said = true;
                         None
                     } else {

@@ -26,6 +26,10 @@ impl Token {
     /// `cut` says it was, the last token's length of it goes, whatever it
     /// holds; otherwise a tail of 4 characters or more, or anything right
     /// after `Bearer`, counts (a shorter tail is too common a word ending).
+    ///
+    /// The token is found however a server echoes it: broken across lines
+    /// or spaces, JSON-escaped (`\/`, `\u0041`, a `\n` in the string) or
+    /// percent-encoded. Too much redacted is harmless; too little is not.
     pub fn redact(&self, text: &str, cut: bool) -> String {
         const MASK: &str = "<redacted>";
         let text = if cut {
@@ -37,21 +41,28 @@ impl Token {
         } else {
             text
         };
-        let mut out = text.replace(&self.0, MASK);
-        let bearer_at = out.rfind("Bearer");
-        for len in (1..self.0.len()).rev() {
-            let piece = &self.0[..len];
-            if !out.ends_with(piece) {
-                continue;
+        let token: Vec<char> = self.0.chars().collect();
+        // As written (less whitespace), and with escapes decoded: a token
+        // may itself hold a `%` or a `\`.
+        let mut spans = found(&decoded(text, false), &token, text);
+        spans.extend(found(&decoded(text, true), &token, text));
+        spans.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (start, end) in spans {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
             }
-            let start = out.len() - len;
-            let after_bearer = bearer_at.is_some_and(|b| out[b + "Bearer".len()..start].trim().is_empty());
-            if len >= 4 || after_bearer {
-                out.truncate(start);
-                out.push_str(MASK);
-            }
-            break;
         }
+        let spans = merged;
+        let mut out = String::with_capacity(text.len());
+        let mut done = 0;
+        for (start, end) in spans {
+            out.push_str(&text[done..start]);
+            out.push_str(MASK);
+            done = end;
+        }
+        out.push_str(&text[done..]);
         out
     }
 
@@ -59,6 +70,79 @@ impl Token {
     pub fn bearer(&self) -> String {
         format!("Bearer {}", self.0)
     }
+}
+
+/// Where `token` is in `read` (see [`decoded`]), as byte ranges of `text`:
+/// every whole occurrence, and a piece at the very end after the last (4
+/// characters or more, or anything right after `Bearer`).
+fn found(read: &[(char, std::ops::Range<usize>)], token: &[char], text: &str) -> Vec<(usize, usize)> {
+    let matches_at = |at: usize, len: usize| {
+        read[at..at + len]
+            .iter()
+            .map(|(c, _)| *c)
+            .eq(token[..len].iter().copied())
+    };
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while at + token.len() <= read.len() {
+        if matches_at(at, token.len()) {
+            spans.push((read[at].1.start, read[at + token.len() - 1].1.end));
+            at += token.len();
+        } else {
+            at += 1;
+        }
+    }
+    for len in (1..token.len().min(read.len() - at + 1)).rev() {
+        let from = read.len() - len;
+        if !matches_at(from, len) {
+            continue;
+        }
+        let start = read[from].1.start;
+        if len >= 4 || text[..start].trim_end().ends_with("Bearer") {
+            spans.push((start, text.len()));
+        }
+        break;
+    }
+    spans
+}
+
+/// `text` as the characters a token could be made of, each with the bytes
+/// of `text` it was read from: whitespace left out and, with `unescape`, a
+/// JSON `\n`, `\r` or `\t` too, JSON escapes and `%XX` decoded.
+fn decoded(text: &str, unescape: bool) -> Vec<(char, std::ops::Range<usize>)> {
+    let bytes = text.as_bytes();
+    let hex = |from: usize, len: usize| {
+        text.get(from..from + len)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32)
+    };
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let (read, len) = match (c, bytes.get(i + 1)) {
+            (c, _) if c.is_whitespace() => (None, c.len_utf8()),
+            (c, _) if !unescape => (Some(c), c.len_utf8()),
+            ('\\', Some(b'n' | b'r' | b't')) => (None, 2),
+            ('\\', Some(b'/' | b'"' | b'\\')) => (Some(bytes[i + 1] as char), 2),
+            ('\\', Some(b'u')) => match hex(i + 2, 4) {
+                Some(c) => (Some(c), 6),
+                None => (Some('\\'), 1),
+            },
+            ('%', _) => match hex(i + 1, 2) {
+                Some(c) => (Some(c), 3),
+                None => (Some('%'), 1),
+            },
+            (c, _) => (Some(c), c.len_utf8()),
+        };
+        if let Some(c) = read {
+            out.push((c, i..i + len));
+        }
+        while chars.peek().is_some_and(|(j, _)| *j < i + len) {
+            chars.next();
+        }
+    }
+    out
 }
 
 impl fmt::Debug for Token {
@@ -92,6 +176,34 @@ mod tests {
         // Cut by a read limit: no piece of the token survives at the end.
         let cut = format!("{}token: ab", " ".repeat(40));
         assert!(!t.redact(&cut, true).contains("ab"));
+    }
+
+    #[test]
+    fn a_token_broken_across_lines_or_escaped_is_redacted() {
+        let t = Token::new("s3cr3tT0KENvalue").unwrap();
+        for echoed in [
+            "invalid token s3cr3tT0\n KENvalue for machine 4",
+            "invalid token s3cr3t\r\n\tT0KEN value for machine 4",
+            r#"{"error": "invalid token s3cr3tT0\n KENvalue for machine 4"}"#,
+            "invalid token s3cr3t%54%30KENvalue for machine 4",
+            r#"invalid token s3cr3t\u0054\u0030KENvalue for machine 4"#,
+        ] {
+            let shown = t.redact(echoed, false);
+            assert!(shown.contains("<redacted>"), "{echoed:?}: {shown:?}");
+            for half in ["s3cr3t", "KENvalue", "T0\n KEN"] {
+                assert!(!shown.contains(half), "{echoed:?}: {shown:?}");
+            }
+            assert!(
+                shown.starts_with("invalid token ") || shown.starts_with("{"),
+                "{shown:?}"
+            );
+            assert!(
+                shown.ends_with("for machine 4") || shown.ends_with('}'),
+                "{shown:?}"
+            );
+        }
+        // Broken at the end of a cut body too.
+        assert_eq!(t.redact("Bearer s3cr\n 3t", false), "Bearer <redacted>");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `check <type>` on the built binary against fake hosts: read-only, one
 //! PASS/WARN/FAIL line per requirement, exit 0 or 69.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -68,10 +68,17 @@ fn a_capable_debian_host_passes_and_nothing_is_run_or_written() {
     ] {
         assert_eq!(verdict(&run, name), "PASS", "{name}: {run}");
     }
-    // Read-only queries only: whether LXD answers, and the interfaces.
+    // Read-only queries only: whether LXD answers, the interfaces, the pool.
+    // (all at once, so in any order)
     assert_eq!(
-        run.commands,
-        ["lxc query /1.0/networks/lxdbr0", "ip -j addr show"],
+        sorted(&run.commands),
+        sorted(&[
+            "lxc query /1.0/networks/lxdbr0",
+            "lxc query /1.0/networks",
+            "ip -j addr show",
+            "ss -H -lnutp",
+            "lxc query /1.0/storage-pools/default"
+        ]),
         "{run}"
     );
     assert_eq!(support::snapshot(host.root.path()), before);
@@ -119,8 +126,14 @@ fn incus_passes_on_debian_12_and_ubuntu_24_04_and_fails_on_older_ubuntu() {
         assert_eq!(verdict(&run, "distribution"), "PASS", "{run}");
         // The data-path checks' read-only queries only.
         assert_eq!(
-            run.commands,
-            ["incus query /1.0/networks/incusbr0", "ip -j addr show"],
+            sorted(&run.commands),
+            sorted(&[
+                "incus query /1.0/networks/incusbr0",
+                "incus query /1.0/networks",
+                "ip -j addr show",
+                "ss -H -lnutp",
+                "incus query /1.0/storage-pools/default"
+            ]),
             "{run}"
         );
     }
@@ -151,6 +164,22 @@ fn kvm_without_virtualisation_fails_and_with_it_passes() {
     let run = host.run(&["check", "kvm", "--output", "json"]);
     assert_eq!(verdict(&run, "virtualisation"), "PASS");
     exit_matches_fails(&run);
+}
+
+#[test]
+fn kvm_without_virtualisation_warns_with_allow_emulation_as_setup_goes_on() {
+    let host = capable(DEBIAN_12);
+    let run = host.run(&["check", "kvm", "--allow-emulation", "--output", "json"]);
+    assert_eq!(verdict(&run, "virtualisation"), "WARN", "{run}");
+    assert!(run.stdout.contains("guests will be slow"), "{run}");
+    exit_matches_fails(&run);
+    let run = host.run(&["check", "kvm", "--allow-emulation"]);
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("WARN  virtualisation  no hardware virtualisation")),
+        "{run}"
+    );
 }
 
 #[test]

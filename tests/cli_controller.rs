@@ -2,7 +2,7 @@
 //! made for the test. Every run is at `-vv` and checks that the token shows up
 //! nowhere on stdout or stderr.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -82,7 +82,12 @@ fn success_with_the_ca_prints_sorted_yaml_and_sends_the_token() {
         run.stdout,
         "ip-forwarding: 'true'\nlxc-default-mtu: '1450'\nname: juju-x\nzz-new: kept\n"
     );
-    assert!(run.stderr.contains("\"zz-new\" is not known"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("1 key(s) this version of container-init does not know (\"zz-new\")"),
+        "{}",
+        run.stderr
+    );
     let heads = server.heads();
     assert_eq!(heads.len(), 1);
     let head = heads[0].to_ascii_lowercase();
@@ -496,4 +501,91 @@ fn sigint_during_the_retries_and_sigterm_during_a_request_stop_the_fetch() {
         "took {took:?} after SIGTERM: {stderr}"
     );
     assert_one_error_line(&stderr);
+}
+
+/// A 429 answer with `Retry-After: 0`, the controller asking for no wait.
+fn too_many_requests_now() -> Reply {
+    Reply::With(
+        429,
+        vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Retry-After".into(), "0".into()),
+        ],
+        br#"{"error": "slow down"}"#.to_vec(),
+    )
+}
+
+#[test]
+fn retry_after_0_still_backs_off_and_warns_once() {
+    let server = Server::start(true, vec![too_many_requests_now()]);
+    let tok = token_file();
+    let mut a = with_ca(&server, &tok);
+    a.extend(["--timeout".into(), "3".into()]);
+    let run = show(&args(&a), &[]);
+    assert_eq!(run.code, Some(75), "{}", run.stderr);
+    let requests = server.heads().len();
+    // 0.25 s, 0.5 s, 1 s, 2 s: at most five requests fit in 3 s.
+    assert!((2..=5).contains(&requests), "{requests} requests in 3 s");
+    let warnings = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warn:") && l.contains("trying again"))
+        .count();
+    assert_eq!(warnings, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.len() < 8 * 1024,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+}
+
+#[test]
+fn retries_stop_after_a_bounded_number_of_attempts() {
+    // Plain HTTP on loopback, without a token: each answer comes at once, so
+    // only the cap ends the run long before --timeout.
+    let server = Server::start(false, vec![too_many_requests_now()]);
+    let run = show(&["--controller", &server.url(), "--timeout", "120"], &[]);
+    assert_eq!(run.code, Some(75), "{}", run.stderr);
+    assert_eq!(server.heads().len(), 10, "{}", run.stderr);
+    assert!(run.stderr.contains("(10 attempts)"), "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(60), "{:?}", run.took);
+}
+
+#[test]
+fn a_token_echoed_across_lines_is_not_printed_in_part() {
+    let (head, tail) = TOKEN.split_at(10);
+    for body in [
+        // Valid JSON: the line break is escaped in the string.
+        format!(r#"{{"error": "bad token {head}\n  {tail} for machine 4"}}"#),
+        // Not JSON: a raw line break and an indent.
+        format!("bad token {head}\n  {tail} for machine 4"),
+        format!("bad token {head}\r\n\t{tail}"),
+    ] {
+        let (run, _) = failing(401, &body);
+        assert_eq!(run.code, Some(77), "{}", run.stderr);
+        assert!(!run.stderr.contains(head), "{}", run.stderr);
+        assert!(!run.stderr.contains(tail), "{}", run.stderr);
+        assert!(run.stderr.contains("<redacted>"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_ca_file_with_a_byte_order_mark_is_read() {
+    let server = Server::start(true, vec![json(200, GOOD)]);
+    let tok = token_file();
+    let pem = std::fs::read(pki().ca_cert()).unwrap();
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), [b"\xEF\xBB\xBF".as_slice(), &pem].concat()).unwrap();
+    let run = show(
+        &[
+            "--controller",
+            &server.url(),
+            "--ca-cert",
+            ca.path().to_str().unwrap(),
+            "--token-file",
+            tok.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
 }

@@ -2,7 +2,7 @@
 //! Docker, ufw, firewalld or someone's own rules: the exact commands that
 //! open a bridge, nothing on a rerun, and 69 where setup must not act.
 
-#![allow(clippy::disallowed_methods)]
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod support;
 

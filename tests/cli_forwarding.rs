@@ -1,6 +1,6 @@
 //! `forwarding` on the built binary against `--root` fixture trees.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 

@@ -3,7 +3,7 @@
 //! steps as LXD, `--user`, bridges beyond 10/8, `bridge-subnet`, and Ubuntu's
 //! LXD decided by `snap list lxd` whatever /usr/sbin/lxd is.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -14,22 +14,32 @@ const BACKPORTS_FILE: &str = "etc/apt/sources.list.d/container-init-backports.so
 
 /// The commands after the packages, the same for every host with Incus
 /// installed and no systemd: the init script, then the family's steps.
+/// A fresh setup's commands after the packages. The last two: forwarding
+/// persisted for the NAT bridge drops what readiness had read, and it reads
+/// the links and the ports again.
 fn incus_converge_commands(start: &str, address: &str) -> String {
     format!(
-        "incus query /1.0/networks/incusbr0
+        "ss -H -lnutp
+incus query /1.0/networks/incusbr0
+incus query /1.0/networks
 {start}
 incus admin waitready --timeout=120
 incus query /1.0/networks/incusbr0
-ip -j -4 addr show
+incus query /1.0/networks
+ip -j addr show
 ip -j -4 route show table all
 incus network create incusbr0 ipv4.address={address} ipv4.nat=true ipv6.address=none
 incus query /1.0/storage-pools/default
+incus query /1.0/storage-pools
 incus storage create default dir
 incus query /1.0/profiles/default
 incus profile device add default root disk path=/ pool=default
 incus profile device add default eth0 nic network=incusbr0 name=eth0
 ip -j addr show
-incus query /1.0/networks/incusbr0/state"
+ss -H -lnutp
+incus query /1.0/networks/incusbr0/state
+ip -j addr show
+ss -H -lnutp"
     )
 }
 
@@ -38,15 +48,22 @@ fn assert_second_run_changes_nothing(host: &FakeHost) {
     let again = json_run(host, &["setup", "incus"]);
     assert_eq!(again.code, Some(0), "{again}");
     assert_eq!(again.json()["changed"], false, "{again}");
+    // The ports and the bridge first; the bridge as wanted, the rest at once.
     assert_eq!(
-        again.commands,
-        [
+        again.commands[..2],
+        ["ss -H -lnutp", "incus query /1.0/networks/incusbr0"],
+        "{again}"
+    );
+    assert_eq!(
+        sorted(&again.commands),
+        sorted(&[
+            "ss -H -lnutp",
             "incus query /1.0/networks/incusbr0",
             "incus query /1.0/storage-pools/default",
             "incus query /1.0/profiles/default",
             "ip -j addr show",
             "incus query /1.0/networks/incusbr0/state",
-        ],
+        ]),
         "{again}"
     );
     let after = support::snapshot(host.root.path());
@@ -80,11 +97,13 @@ fn debian_13_installs_incus_from_the_main_archive_and_converges_like_lxd() {
             ("host-lock", "unchanged"),
             ("forwarding", "skipped"),
             ("packages", "changed"),
+            ("dns-dhcp-ports", "unchanged"),
             ("incus-daemon", "changed"),
             ("incus-network", "changed"),
             ("incus-storage", "changed"),
             ("incus-profile", "changed"),
-            ("coexistence", "unchanged"),
+            ("nat-forwarding", "unchanged"),
+            ("coexistence", "changed"),
             ("readiness", "unchanged"),
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -105,11 +124,13 @@ fn ubuntu_24_04_installs_incus_from_apt_and_starts_it_with_systemd() {
     let run = json_run(&host, &["setup", "incus"]);
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(
-        run.commands[..5],
+        run.commands[..7],
         [
             "apt-cache policy incus-base incus-client dnsmasq-base".to_string(),
             format!("{APT_INSTALL} incus-base incus-client dnsmasq-base"),
+            "ss -H -lnutp".to_string(),
             "incus query /1.0/networks/incusbr0".to_string(),
+            "incus query /1.0/networks".to_string(),
             "systemctl enable --now incus.socket incus.service".to_string(),
             "incus admin waitready --timeout=120".to_string(),
         ],

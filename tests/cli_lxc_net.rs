@@ -1,7 +1,7 @@
 //! `lxc-net` on the built binary against `--root` fixture trees, including
 //! hostile values that must never reach the file.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 

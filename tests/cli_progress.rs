@@ -3,7 +3,7 @@
 //! pseudo-terminal (`script` from util-linux), one JSON document with
 //! `--output json`.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -136,10 +136,12 @@ fn in_a_pipe_finished_steps_and_the_long_command_are_shown_before_the_install_en
             "host-lock",
             "forwarding",
             "packages",
+            "dns-dhcp-ports",
             "lxd-daemon",
             "lxd-network",
             "lxd-storage",
             "lxd-profile",
+            "nat-forwarding",
             "coexistence",
             "readiness"
         ],

@@ -1,9 +1,11 @@
 //! `setup` against fake hosts left the way boots, crashes and operators leave
 //! real ones (issue 15): a hung daemon, a zombie in the pid file, a caller's
-//! `LXD_DIR` and lxc remote, an operator's keys on the profile, a stale DHCP
-//! range, an install a reboot interrupted, no root.
+//! `LXD_DIR` and lxc remote, an install a reboot interrupted, no root. The
+//! LXD family's step logic on such hosts (an operator's keys on the profile,
+//! a stale DHCP range, running instances) is tested in process, in
+//! src/runtime/lxd_family.rs, with the table-driven runner.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -39,6 +41,7 @@ fn converged_debian_lxd() -> FakeHost {
         }}
     }));
     host.bridge_up("lxdbr0", "10.147.2.1/24");
+    host.forwarding_persisted();
     host
 }
 
@@ -72,6 +75,60 @@ fn a_hung_lxd_gives_75_within_the_runtime_timeout_naming_lxd_and_the_query() {
     }
     host.update_state(json!({"hang": null}));
     assert_converged(&host, "lxd");
+}
+
+#[test]
+fn check_lxd_on_a_hung_lxd_gives_75_within_the_runtime_timeout() {
+    // check asks LXD through setup's own probe: the runtime environment and
+    // the runtime timeout, from the flag or the environment as for setup.
+    let host = converged_debian_lxd();
+    host.update_state(json!({"hang": "lxc query /1.0/networks/lxdbr0"}));
+    for (args, env) in [
+        (&["check", "lxd", "--runtime-timeout", "1"][..], &[][..]),
+        (
+            &["check", "lxd"][..],
+            &[("CONTAINER_INIT_RUNTIME_TIMEOUT", "1")][..],
+        ),
+    ] {
+        let started = Instant::now();
+        let run = host.run_with_env(args, env);
+        let took = started.elapsed();
+        assert_eq!(run.code, Some(75), "{args:?}: {run}");
+        assert!(took < Duration::from_secs(10), "{args:?}: took {took:?}");
+        assert_one_error_line(&run.stderr);
+        assert!(
+            run.stderr
+                .contains("LXD did not answer within 1s: `lxc query /1.0/networks/lxdbr0`"),
+            "{run}"
+        );
+        let pid = std::fs::read_to_string(host.state.path().join("hung.pid")).unwrap();
+        assert!(process_gone(&pid), "the hung lxc ({pid}) was left running");
+    }
+}
+
+#[test]
+fn check_lxd_asks_the_systems_lxd_whatever_lxd_dir_the_caller_exports() {
+    let host = converged_debian_lxd();
+    let home = foreign_home();
+    let caller_home = home.path().to_str().unwrap();
+    let env = [
+        ("LXD_DIR", "/tmp/x"),
+        ("LXD_CONF", caller_home),
+        ("HOME", caller_home),
+    ];
+    let run = json_run_with_env(&host, &["check", "lxd"], &env);
+    // The system's LXD answers with its bridge; under the caller's LXD_DIR
+    // or remote the fake would not answer at all.
+    let runtime = run.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "runtime")
+        .cloned()
+        .unwrap_or_else(|| panic!("no runtime line: {run}"));
+    assert_eq!(runtime["result"], "PASS", "{run}");
+    assert_eq!(runtime["reason"], "LXD answers", "{run}");
+    assert_runtime_env_clean(&host, caller_home);
 }
 
 #[test]
@@ -123,9 +180,11 @@ fn a_zombie_in_the_pid_file_is_not_a_running_lxd_it_is_removed_and_lxd_started()
     let run = json_run(&host, &["setup", "lxd"]);
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(
-        run.commands[..3],
+        run.commands[..5],
         [
+            "ss -H -lnutp",
             "lxc query /1.0/networks/lxdbr0",
+            "lxc query /1.0/networks",
             "start-stop-daemon --start --quiet --background --make-pidfile --pidfile /run/lxd.pid --name lxd --startas /usr/bin/lxd -- --group lxd --logfile=/var/log/lxd/lxd.log",
             "lxd waitready --timeout=120",
         ],
@@ -252,115 +311,6 @@ fn lxd_dir_and_a_foreign_default_remote_do_not_steer_setup_ubuntu() {
     assert_eq!(again.json()["changed"], false, "{again}");
 }
 
-#[test]
-fn profile_corrections_set_only_the_keys_that_differ_and_keep_the_operators() {
-    let host = converged_debian_lxd();
-    host.update_state(json!({
-        "pools": ["default", "other"],
-        "profile": {"devices": {
-            "root": {"type": "disk", "path": "/", "pool": "other", "size": "5GiB"},
-            "eth0": {"type": "nic", "nictype": "bridged", "parent": "br-old", "name": "eth0", "boot.priority": "10"}
-        }}
-    }));
-    let run = json_run(&host, &["setup", "lxd"]);
-    assert_eq!(run.code, Some(0), "{run}");
-    assert_eq!(
-        run.commands,
-        [
-            "lxc query /1.0/networks/lxdbr0",
-            "lxc query /1.0/storage-pools/default",
-            "lxc query /1.0/profiles/default",
-            "lxc profile device set default root pool=default",
-            "lxc profile device unset default eth0 nictype",
-            "lxc profile device unset default eth0 parent",
-            "lxc profile device set default eth0 network=lxdbr0",
-            "ip -j addr show",
-            "lxc query /1.0/networks/lxdbr0/state",
-        ],
-        "{run}"
-    );
-    assert_eq!(
-        detail(&run, "lxd-profile"),
-        "root: pool other -> default; eth0: nictype bridged -> (unset), parent br-old -> (unset), network (unset) -> lxdbr0"
-    );
-    assert_eq!(
-        host.state()["profile"]["devices"],
-        json!({
-            "root": {"type": "disk", "path": "/", "pool": "default", "size": "5GiB"},
-            "eth0": {"type": "nic", "network": "lxdbr0", "name": "eth0", "boot.priority": "10"}
-        })
-    );
-    assert_converged(&host, "lxd");
-}
-
-#[test]
-fn a_root_disk_under_running_instances_is_69_with_the_reason_and_nothing_changes() {
-    let host = converged_debian_lxd();
-    host.update_state(json!({
-        "instances": {"web1": "Running", "old": "Stopped"},
-        "profile": {"devices": {
-            "root": {"type": "disk", "path": "/", "pool": "other"},
-            "eth0": {"type": "nic", "network": "lxdbr0", "name": "eth0"}
-        }}
-    }));
-    let run = json_run(&host, &["setup", "lxd"]);
-    assert_eq!(run.code, Some(69), "{run}");
-    assert_one_error_line(&run.stderr);
-    assert!(
-        run.stderr.contains("running instances use the profile (web1)"),
-        "{run}"
-    );
-    assert!(run.stderr.contains("pool other -> default"), "{run}");
-    assert!(
-        !run.commands.iter().any(|c| c.starts_with("lxc profile device")),
-        "{run}"
-    );
-    assert_eq!(run.status_of("lxd-profile"), "failed");
-}
-
-#[test]
-fn a_stale_dhcp_range_is_unset_when_the_bridge_gets_a_new_address() {
-    let host = converged_debian_lxd();
-    host.update_state(json!({
-        "networks": {"lxdbr0": {
-            "ipv4.address": "none", "ipv4.nat": "true", "ipv6.address": "none",
-            "ipv4.dhcp.ranges": "10.20.30.2-10.20.30.254"
-        }}
-    }));
-    let run = json_run(&host, &["setup", "lxd"]);
-    assert_eq!(run.code, Some(0), "{run}");
-    assert_eq!(
-        run.commands[..5],
-        [
-            "lxc query /1.0/networks/lxdbr0",
-            "ip -j -4 addr show",
-            "ip -j -4 route show table all",
-            "lxc network unset lxdbr0 ipv4.dhcp.ranges",
-            "lxc network set lxdbr0 ipv4.address=10.147.2.1/24",
-        ],
-        "{run}"
-    );
-    assert_eq!(
-        detail(&run, "lxd-network"),
-        "lxdbr0 10.147.2.1/24: ipv4.dhcp.ranges 10.20.30.2-10.20.30.254 -> (unset), ipv4.address none -> 10.147.2.1/24"
-    );
-    assert!(
-        host.state()["networks"]["lxdbr0"]
-            .get("ipv4.dhcp.ranges")
-            .is_none()
-    );
-    assert_converged(&host, "lxd");
-
-    // A range inside the bridge's subnet is the operator's and stays.
-    host.update_state(json!({
-        "networks": {"lxdbr0": {
-            "ipv4.address": "10.147.2.1/24", "ipv4.nat": "true", "ipv6.address": "none",
-            "ipv4.dhcp.ranges": "10.147.2.100-10.147.2.150"
-        }}
-    }));
-    assert_converged(&host, "lxd");
-}
-
 /// `dpkg --unpack lxc_*.deb` then a reboot: lxc unpacked in the journal,
 /// and one more journal entry.
 fn interrupt_lxc_install(host: &FakeHost) {
@@ -446,24 +396,10 @@ fn a_package_dpkg_finished_in_its_journal_is_not_missing() {
 #[test]
 fn a_run_that_waited_for_the_host_lock_says_so() {
     let host = converged_debian_lxd();
-    let lock = host.path("run/lock/container-init.lock");
-    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
-    let mut holder = std::process::Command::new("flock")
-        .arg(&lock)
-        .args(["sleep", "1"])
-        .spawn()
-        .unwrap();
-    // Wait until flock(1) holds it.
-    while std::process::Command::new("flock")
-        .args(["-n", lock.to_str().unwrap(), "true"])
-        .status()
-        .unwrap()
-        .success()
-    {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Held for a second from before the run: the run waits, then gets it.
+    let holder = support::child::hold_flock(&host.path("run/lock/container-init.lock"), Some(1));
     let run = json_run(&host, &["setup", "lxd"]);
-    holder.wait().unwrap();
+    drop(holder);
     assert_eq!(run.code, Some(0), "{run}");
     let lock_detail = detail(&run, "host-lock");
     assert!(
@@ -584,6 +520,7 @@ fn converged_debian_incus() -> FakeHost {
         }
     }));
     host.bridge_up("incusbr0", "10.147.2.1/24");
+    host.forwarding_persisted();
     host
 }
 

@@ -2,7 +2,7 @@
 //! apt-get, apt-cache, snap, systemctl, service, lxd, lxc, virsh and ip that
 //! record their command lines (tests/fakes/fake-host.py).
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -22,21 +22,32 @@ fn debian_lxd_fresh_run_runs_exactly_these_commands_then_a_second_run_changes_no
     let expected = format!(
         "apt-cache policy lxd dnsmasq-base nftables
 {APT_INSTALL} lxd dnsmasq-base nftables
+ss -H -lnutp
 lxc query /1.0/networks/lxdbr0
+lxc query /1.0/networks
 start-stop-daemon --start --quiet --background --make-pidfile --pidfile /run/lxd.pid --name lxd --startas /usr/bin/lxd -- --group lxd --logfile=/var/log/lxd/lxd.log
 lxd waitready --timeout=120
 lxc query /1.0/networks/lxdbr0
-ip -j -4 addr show
+lxc query /1.0/networks
+ip -j addr show
 ip -j -4 route show table all
 lxc network create lxdbr0 ipv4.address=10.147.2.1/24 ipv4.nat=true ipv6.address=none
 lxc query /1.0/storage-pools/default
+lxc query /1.0/storage-pools
 lxc storage create default dir
 lxc query /1.0/profiles/default
 lxc profile device add default root disk path=/ pool=default
 lxc profile device add default eth0 nic network=lxdbr0 name=eth0
 ip -j addr show
-lxc query /1.0/networks/lxdbr0/state"
+ss -H -lnutp
+lxc query /1.0/networks/lxdbr0/state
+ip -j addr show
+ss -H -lnutp"
     );
+    // The coexistence step reads the ports again, since LXD started its
+    // dnsmasq after the ports step read them. The last two: forwarding
+    // persisted for the NAT bridge drops what readiness had read, and it
+    // reads the links and the ports again.
     assert_eq!(first.commands, lines(&expected), "{first}");
     assert_eq!(
         first.statuses(),
@@ -45,11 +56,13 @@ lxc query /1.0/networks/lxdbr0/state"
             ("host-lock", "unchanged"),
             ("forwarding", "skipped"),
             ("packages", "changed"),
+            ("dns-dhcp-ports", "unchanged"),
             ("lxd-daemon", "changed"),
             ("lxd-network", "changed"),
             ("lxd-storage", "changed"),
             ("lxd-profile", "changed"),
-            ("coexistence", "unchanged"),
+            ("nat-forwarding", "unchanged"),
+            ("coexistence", "changed"),
             ("readiness", "unchanged"),
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -65,16 +78,23 @@ lxc query /1.0/networks/lxdbr0/state"
     let before = support::snapshot(host.root.path());
     let second = json_run(&host, &["setup", "lxd"]);
     assert_eq!(second.code, Some(0), "{second}");
+    // The ports and the bridge first; the bridge as wanted, the rest at once.
     assert_eq!(
-        second.commands,
-        [
+        second.commands[..2],
+        ["ss -H -lnutp", "lxc query /1.0/networks/lxdbr0"],
+        "{second}"
+    );
+    assert_eq!(
+        sorted(&second.commands),
+        sorted(&[
+            "ss -H -lnutp",
             "lxc query /1.0/networks/lxdbr0",
             "lxc query /1.0/storage-pools/default",
             "lxc query /1.0/profiles/default",
             "ip -j addr show",
             "lxc query /1.0/networks/lxdbr0/state",
-        ],
-        "a converged run starts at most 5 processes and no installer"
+        ]),
+        "a converged run starts at most 6 processes and no installer"
     );
     let doc = second.json();
     assert_eq!(doc["changed"], false, "{second}");
@@ -104,9 +124,11 @@ fn debian_lxd_under_systemd_starts_the_units_with_systemctl() {
     host.installed(&["lxd", "dnsmasq-base", "nftables"]);
     let run = host.run(&["setup", "lxd"]);
     assert_eq!(run.code, Some(0), "{run}");
-    assert_eq!(run.commands[0], "lxc query /1.0/networks/lxdbr0");
+    assert_eq!(run.commands[0], "ss -H -lnutp");
+    assert_eq!(run.commands[1], "lxc query /1.0/networks/lxdbr0");
+    assert_eq!(run.commands[2], "lxc query /1.0/networks");
     assert_eq!(
-        run.commands[1..3],
+        run.commands[3..5],
         [
             "systemctl enable --now lxd.socket lxd.service",
             "lxd waitready --timeout=120"
@@ -139,13 +161,19 @@ fn an_existing_bridge_that_differs_is_corrected_and_what_fits_stays() {
     assert_eq!(
         run.commands,
         [
+            "ss -H -lnutp",
             "lxc query /1.0/networks/lxdbr0",
             "lxc network set lxdbr0 bridge.mtu=1450 ipv4.nat=true ipv6.address=none",
             "lxc query /1.0/storage-pools/default",
             "lxc query /1.0/profiles/default",
             "lxc profile device set default eth0 network=lxdbr0",
             "ip -j addr show",
+            "ss -H -lnutp",
             "lxc query /1.0/networks/lxdbr0/state",
+            // NAT is now on: forwarding persisted, so readiness reads the links
+            // and the ports again.
+            "ip -j addr show",
+            "ss -H -lnutp",
         ],
         "{run}"
     );
@@ -201,10 +229,11 @@ fn ubuntu_lxd_comes_from_snap_on_the_channel_asked_for() {
     let run = host.run(&args);
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(
-        run.commands[..3],
+        run.commands[..4],
         [
             "snap list lxd",
             "snap install lxd --channel=5.20/stable",
+            "ss -H -lnutp",
             // socket-activated once installed: answers at once
             "lxc query /1.0/networks/lxdbr0",
         ],
@@ -256,67 +285,67 @@ fn apt_get_update_runs_only_when_a_package_has_no_candidate() {
 #[test]
 fn a_dpkg_lock_held_for_a_while_is_waited_out() {
     let host = FakeHost::new(DEBIAN_12);
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        + 1.5;
-    host.update_state(json!({"dpkg_locked_until": until}));
-    let run = host.run(&["setup", "lxd", "-v"]);
-    assert_eq!(run.code, Some(0), "{run}");
-    let installs = run
-        .commands
+    let mut holder = support::child::hold_fcntl_lock(&host.path("var/lib/dpkg/lock-frontend"), None);
+    let mut tool = support::child::Guarded::spawn(
+        host.command(&["setup", "lxd", "-v"], &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    );
+    // Released once the tool says it waits for it: no clock decides.
+    let stderr = tool.child().stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let waiting = format!("another process (pid {}) holds the dpkg lock", holder.id());
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let found = line.contains(&waiting);
+        seen.push(line);
+        if found {
+            break;
+        }
+    }
+    assert!(seen.iter().any(|l| l.contains(&waiting)), "{seen:#?}");
+    // Nothing ran apt-get install while the lock was held.
+    assert!(!host.log().iter().any(|c| c.starts_with("apt-get install")));
+    holder.kill();
+    seen.extend(lines.map(Result::unwrap));
+    let status = tool.child().wait().unwrap();
+    assert!(status.success(), "{seen:#?}");
+    let installs = host
+        .log()
         .iter()
         .filter(|c| c.starts_with("apt-get install"))
         .count();
-    assert!(installs >= 2, "the install was not retried: {run}");
-    assert!(run.stderr.contains("holds the dpkg lock"), "{run}");
+    assert_eq!(installs, 1, "{:?}", host.log());
     assert!(host.read("var/lib/dpkg/status").contains("Package: lxd\n"));
 }
 
 #[test]
 fn a_dpkg_lock_held_past_the_lock_timeout_gives_75() {
     let host = FakeHost::new(DEBIAN_12);
-    host.update_state(json!({"dpkg_locked_until": 4e9}));
+    let holder = support::child::hold_fcntl_lock(&host.path("var/lib/dpkg/lock-frontend"), None);
     let started = Instant::now();
     let run = host.run(&["setup", "lxd", "--lock-timeout", "1"]);
     assert_eq!(run.code, Some(75), "{run}");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_one_error_line(&run.stderr);
-    assert!(run.stderr.contains("dpkg lock"), "{run}");
-    assert!(run.stderr.contains("Could not get lock"), "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "another process (pid {}) still holds the dpkg lock /var/lib/dpkg/lock-frontend",
+            holder.id()
+        )),
+        "{run}"
+    );
+    drop(holder);
     assert!(!host.read("var/lib/dpkg/status").contains("Package: lxd\n"));
 }
 
 #[test]
 fn the_host_lock_held_by_another_process_gives_75() {
     let host = FakeHost::new(DEBIAN_12);
-    let lock = host.path("run/lock/container-init.lock");
-    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
-    let mut holder = std::process::Command::new("flock")
-        .arg(&lock)
-        .args(["sleep", "30"])
-        .spawn()
-        .unwrap();
-    // Until flock holds it, the tool could take it itself.
-    let started = Instant::now();
-    while std::process::Command::new("flock")
-        .args(["-n"])
-        .arg(&lock)
-        .arg("true")
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "flock never took the lock"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let holder = support::child::hold_flock(&host.path("run/lock/container-init.lock"), None);
     let run = json_run(&host, &["setup", "lxd", "--lock-timeout", "1"]);
-    holder.kill().unwrap();
-    holder.wait().unwrap();
+    drop(holder);
     assert_eq!(run.code, Some(75), "{run}");
     assert_eq!(run.status_of("host-lock"), "failed");
     assert!(run.commands.is_empty(), "ran without the lock: {run}");
@@ -423,9 +452,11 @@ fn lxc_writes_forwarding_and_the_lxc_net_override_before_the_package() {
         lines(&format!(
             "apt-cache policy lxc dnsmasq-base
 {APT_INSTALL} lxc dnsmasq-base
+ss -H -lnutp
 service lxc-net status
 service lxc-net start
 ip -j addr show
+ss -H -lnutp
 lxc-ls --version"
         )),
         "{run}"
@@ -450,7 +481,89 @@ lxc-ls --version"
     let again = host.run_with_env(&again_args, &env);
     assert_eq!(again.code, Some(0), "{again}");
     assert_eq!(again.json()["changed"], false, "{again}");
-    assert_eq!(again.commands, ["ip -j addr show", "lxc-ls --version"], "{again}");
+    assert_eq!(
+        again.commands,
+        ["ss -H -lnutp", "ip -j addr show", "lxc-ls --version"],
+        "{again}"
+    );
+}
+
+/// lxcbr0 left up after its dnsmasq died, while LXD's dnsmasq holds
+/// `0.0.0.0%lxdbr0:67`: /proc/net/udp shows a DHCP socket on every
+/// address, but `ss` shows it serves lxdbr0 only. Guests on lxcbr0 would
+/// wait for a lease for ever: check fails and setup restarts lxc-net.
+#[test]
+fn lxcbr0_up_without_its_dnsmasq_fails_check_and_setup_restarts_lxc_net() {
+    let host = FakeHost::new(DEBIAN_12);
+    let first = host.run(&["setup", "lxc"]);
+    assert_eq!(first.code, Some(0), "{first}");
+    let mut links = host.state()["link_addrs"].clone();
+    links["lxdbr0"] = json!("10.147.0.1/24");
+    std::fs::create_dir_all(host.path("sys/class/net/lxdbr0")).unwrap();
+    std::fs::write(host.path("sys/class/net/lxdbr0/flags"), "0x1003\n").unwrap();
+    host.update_state(json!({"link_addrs": links, "dnsmasq_killed": ["lxcbr0"]}));
+
+    // This fake kernel lacks namespaces, so check fails anyway: the line is
+    // what counts.
+    let dhcp_line = |run: &Run| {
+        run.stdout
+            .lines()
+            .find(|l| l.contains("dhcp-dns"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let check = host.run(&["check", "lxc"]);
+    assert!(
+        dhcp_line(&check).contains("nothing listens for DHCP or DNS on 10.0.3.1"),
+        "{check}"
+    );
+
+    let run = json_run(&host, &["setup", "lxc"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(run.status_of("lxc-net-service"), "changed", "{run}");
+    assert_eq!(
+        detail(&run, "lxc-net-service"),
+        "restarted lxc-net: lxcbr0 was up but no DHCP server listened on it"
+    );
+    assert!(
+        run.commands.contains(&"service lxc-net restart".to_string()),
+        "{run}"
+    );
+    assert_eq!(host.state()["dnsmasq_killed"], json!([]));
+
+    let again = json_run(&host, &["setup", "lxc"]);
+    assert_eq!(again.json()["changed"], false, "{again}");
+    let check = host.run(&["check", "lxc"]);
+    assert!(
+        dhcp_line(&check).starts_with("PASS") && dhcp_line(&check).contains("listens on 10.0.3.1"),
+        "{check}"
+    );
+}
+
+/// lxc-net's flag file left without its bridge (a killed run, or an
+/// lxc-net in a namespace that shared /run): its `start` would refuse with
+/// "already running"; setup restarts it, which clears the flag, and notes
+/// the start for teardown.
+#[test]
+fn a_network_up_flag_left_without_the_bridge_is_restarted_past() {
+    let host = FakeHost::new(DEBIAN_12);
+    host.installed(&["lxc", "dnsmasq-base"]);
+    host.write("run/lxc/network_up", "");
+    let run = json_run(&host, &["setup", "lxc"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(
+        detail(&run, "lxc-net-service"),
+        "restarted lxc-net for lxcbr0: /run/lxc/network_up was left without it"
+    );
+    assert!(
+        run.commands.contains(&"service lxc-net restart".to_string()),
+        "{run}"
+    );
+    assert!(host.path("sys/class/net/lxcbr0").exists());
+    let record = host.read("var/lib/container-init/record.json");
+    assert!(record.contains("\"lxc-net\""), "{record}");
+    let again = json_run(&host, &["setup", "lxc"]);
+    assert_eq!(again.json()["changed"], false, "{again}");
 }
 
 #[test]
@@ -491,7 +604,8 @@ fn dry_run_shows_the_plan_and_changes_nothing() {
             cmd.starts_with("apt-cache ")
                 || cmd.starts_with("lxc query ")
                 || cmd.starts_with("ip -j -4 ")
-                || cmd == "ip -j addr show",
+                || cmd == "ip -j addr show"
+                || cmd == "ss -H -lnutp",
             "a dry run ran {cmd}: {run}"
         );
     }
@@ -519,10 +633,11 @@ fn ubuntu_lxc_comes_from_apt_under_systemd_and_converges() {
     let first = json_run(&host, &["setup", "lxc"]);
     assert_eq!(first.code, Some(0), "{first}");
     assert_eq!(
-        first.commands[..4],
+        first.commands[..5],
         [
             "apt-cache policy lxc dnsmasq-base".to_string(),
             format!("{APT_INSTALL} lxc dnsmasq-base"),
+            "ss -H -lnutp".to_string(),
             "systemctl is-active --quiet lxc-net".to_string(),
             "systemctl enable --now lxc-net".to_string(),
         ],

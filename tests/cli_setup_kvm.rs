@@ -2,7 +2,7 @@
 //! libvirt's daemons with and without systemd, a dry run on a bare host, and
 //! libvirt's `default` network moved off 192.168.122.0/24 when the host uses it.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -69,6 +69,7 @@ fn running_libvirt(net: serde_json::Value) -> Option<FakeHost> {
         // As libvirt leaves its running NAT network: dnsmasq, forwarding.
         host.bridge_up("virbr0", "192.168.122.1/24");
         host.write("sys/class/net/virbr0/mtu", "1500\n");
+        host.forwarding_persisted();
     }
     Some(host)
 }
@@ -81,10 +82,11 @@ fn without_systemd_the_sysv_package_brings_virtlogd_and_libvirtd_which_are_start
     let expected = [
         format!("apt-cache policy {KVM_PACKAGES} libvirt-daemon-system-sysv"),
         format!("{APT_INSTALL} {KVM_PACKAGES} libvirt-daemon-system-sysv"),
+        "ss -H -lnutp".into(),
         "service virtlogd start".into(),
         "service libvirtd start".into(),
         virsh("net-list --all --name"),
-        "ip -j -4 addr show".into(),
+        "ip -j addr show".into(),
         "ip -j -4 route show table all".into(),
         virsh(&format!("net-define {}", definition(&host))),
         virsh("net-start default"),
@@ -94,11 +96,17 @@ fn without_systemd_the_sysv_package_brings_virtlogd_and_libvirtd_which_are_start
         virsh("pool-build default"),
         virsh("pool-start default"),
         virsh("pool-autostart default"),
-        // The coexistence step reads the links (no firewall tool here).
+        // The coexistence step reads the links (no firewall tool here), and
+        // the ports again: libvirt started its dnsmasq since they were read.
         "ip -j addr show".into(),
+        "ss -H -lnutp".into(),
         virsh("version"),
         virsh("net-dumpxml default"),
-        "ip -j -4 addr show".into(),
+        "ip -j addr show".into(),
+        // Forwarding persisted for the NAT network: readiness reads the links
+        // and the ports again.
+        "ip -j addr show".into(),
+        "ss -H -lnutp".into(),
     ];
     assert_eq!(run.commands, expected, "{run}");
     assert_eq!(
@@ -113,7 +121,7 @@ fn without_systemd_the_sysv_package_brings_virtlogd_and_libvirtd_which_are_start
         detail(&run, "readiness"),
         "libvirt answers; bridge virbr0 up with 192.168.122.1/24; virbr0 is up with 192.168.122.1/24; \
          a DHCP and DNS server (dnsmasq) listens on 192.168.122.1; 192.168.122.0/24 is used by virbr0 alone; \
-         net.ipv4.ip_forward=1 for NAT; no rule or policy drops virbr0's traffic; virbr0 MTU 1500 <= eth0 MTU 1500"
+         no other process holds virbr0's DNS or DHCP port; net.ipv4.ip_forward=1 for NAT; no rule or policy drops virbr0's traffic; virbr0 MTU 1500 <= eth0 MTU 1500"
     );
     // Started means answering: both sockets take connections now.
     for socket in [VIRTLOGD_SOCK, LIBVIRT_SOCK] {
@@ -168,9 +176,10 @@ fn a_dry_run_on_a_bare_host_without_systemd_plans_everything_and_exits_0() {
     assert_eq!(run.status_of("readiness"), "skipped");
     // Nothing ran that changes the host, and nothing was written.
     assert!(
-        run.commands
-            .iter()
-            .all(|c| c.starts_with("apt-cache") || c.starts_with("virsh") || c.starts_with("ip ")),
+        run.commands.iter().all(|c| c.starts_with("apt-cache")
+            || c.starts_with("virsh")
+            || c.starts_with("ip ")
+            || c.starts_with("ss ")),
         "{run}"
     );
     assert!(!host.path("run/container-init").exists(), "{run}");
@@ -186,10 +195,11 @@ fn under_systemd_both_daemons_are_enabled_and_started_through_systemd() {
     let first = json_run(&host, &["setup", "kvm"]);
     assert_eq!(first.code, Some(0), "{first}");
     assert_eq!(
-        first.commands[..4],
+        first.commands[..5],
         [
             format!("apt-cache policy {KVM_PACKAGES}"),
             format!("{APT_INSTALL} {KVM_PACKAGES}"),
+            "ss -H -lnutp".to_string(),
             "systemctl enable --now virtlogd".to_string(),
             "systemctl enable --now libvirtd".to_string(),
         ],
@@ -244,7 +254,7 @@ fn the_default_network_is_defined_off_192_168_122_when_the_host_uses_it() {
         network,
         [
             &virsh("net-list --all --name"),
-            "ip -j -4 addr show",
+            "ip -j addr show",
             "ip -j -4 route show table all",
             &virsh(&format!("net-define {}", definition(&host))),
             &virsh("net-start default"),
@@ -269,7 +279,7 @@ fn the_default_network_is_defined_off_192_168_122_when_the_host_uses_it() {
         detail(&run, "readiness"),
         "libvirt answers; bridge virbr0 up with 10.147.1.1/24; virbr0 is up with 10.147.1.1/24; \
          a DHCP and DNS server (dnsmasq) listens on 10.147.1.1; 10.147.1.0/24 is used by virbr0 alone; \
-         net.ipv4.ip_forward=1 for NAT; no rule or policy drops virbr0's traffic; virbr0 MTU 1500 <= eth0 MTU 1500"
+         no other process holds virbr0's DNS or DHCP port; net.ipv4.ip_forward=1 for NAT; no rule or policy drops virbr0's traffic; virbr0 MTU 1500 <= eth0 MTU 1500"
     );
 
     // Converged: the network's own bridge and routes are no conflict.
@@ -310,7 +320,7 @@ fn an_existing_network_on_a_used_subnet_is_moved_keeping_the_rest_of_its_definit
             &virsh("net-list --inactive --name"),
             &virsh("net-list --all --autostart --name"),
             &virsh("net-dumpxml --inactive default"),
-            "ip -j -4 addr show",
+            "ip -j addr show",
             "ip -j -4 route show table all",
             &virsh("net-destroy default"),
             &virsh(&format!("net-define {}", definition(&host))),
@@ -359,6 +369,7 @@ fn a_network_that_fits_is_left_alone_and_only_started_and_autostarted() {
                 && !c.contains("dumpxml")
                 && !c.ends_with(" version")
                 && !c.starts_with("ip ")
+                && !c.starts_with("ss ")
         })
         .collect();
     assert_eq!(
@@ -485,7 +496,7 @@ fn a_converged_kvm_host_passes_the_data_path_readiness() {
         detail(&run, "readiness"),
         "libvirt answers; bridge virbr0 up with 192.168.122.1/24; virbr0 is up with 192.168.122.1/24; \
          a DHCP and DNS server (dnsmasq) listens on 192.168.122.1; 192.168.122.0/24 is used by virbr0 alone; \
-         net.ipv4.ip_forward=1 for NAT; no rule or policy drops virbr0's traffic; virbr0 MTU 1500 <= eth0 MTU 1500"
+         no other process holds virbr0's DNS or DHCP port; net.ipv4.ip_forward=1 for NAT; no rule or policy drops virbr0's traffic; virbr0 MTU 1500 <= eth0 MTU 1500"
     );
 }
 
@@ -575,7 +586,7 @@ fn the_network_follows_an_uplink_mtu_below_1500_keeping_its_uuid_and_mac() {
             &virsh("net-list --inactive --name"),
             &virsh("net-list --all --autostart --name"),
             &virsh("net-dumpxml --inactive default"),
-            "ip -j -4 addr show",
+            "ip -j addr show",
             "ip -j -4 route show table all",
             &virsh("net-destroy default"),
             &virsh(&format!("net-define {}", definition(&host))),

@@ -1,7 +1,9 @@
-//! SIGTERM and SIGINT during `setup`: the signal reaches the child that is
-//! running, the tool waits for it, and exits 143 or 130.
+//! SIGHUP, SIGINT, SIGQUIT and SIGTERM during `setup`: the signal reaches
+//! the child that is running (a hang-up or a quit as SIGTERM), the tool
+//! waits for it, and exits 128 + the signal with one error line and the JSON
+//! document. SIGUSR1 does not end a run.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -47,12 +49,21 @@ fn hanging_host() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) 
 }
 
 fn interrupted_by(signal: i32) -> (Option<i32>, String, String) {
+    let (code, mark, stderr, _) = interrupted_by_after(&[signal], &[]);
+    (code, mark, stderr)
+}
+
+/// `setup lxd` with `extra` arguments, sent `signals` in turn (a little
+/// apart) once the fake `lxc` runs; exit code, the child's mark, stderr and
+/// stdout.
+fn interrupted_by_after(signals: &[i32], extra: &[&str]) -> (Option<i32>, String, String, String) {
     let (root, bin, mark) = hanging_host();
     let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("container-init"))
         .arg("--root")
         .arg(root.path())
         .args(["setup", "lxd"])
+        .args(extra)
         .env("PATH", path)
         .env_remove("CONTAINER_INIT_CONFIG")
         .stdout(std::process::Stdio::piped())
@@ -71,7 +82,10 @@ fn interrupted_by(signal: i32) -> (Option<i32>, String, String) {
         std::thread::sleep(Duration::from_millis(20));
     }
     // Only the tool gets the signal, as with `kill` or a service manager.
-    unsafe_kill(child.id(), signal);
+    for signal in signals {
+        unsafe_kill(child.id(), *signal);
+        std::thread::sleep(Duration::from_millis(300));
+    }
     let out = child.wait_with_output().unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -81,6 +95,7 @@ fn interrupted_by(signal: i32) -> (Option<i32>, String, String) {
         out.status.code(),
         std::fs::read_to_string(&mark).unwrap(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
 
@@ -108,4 +123,32 @@ fn sigint_reaches_the_child_and_exits_130() {
     assert_eq!(code, Some(130), "{stderr}");
     assert!(mark.contains("got signal"), "the child was not signalled: {mark}");
     assert_one_error_line(&stderr);
+}
+
+#[test]
+fn sighup_and_sigquit_end_the_run_like_sigterm_with_129_and_131() {
+    for (signal, code, name) in [(1, 129, "SIGHUP"), (3, 131, "SIGQUIT")] {
+        let (got, mark, stderr, stdout) = interrupted_by_after(&[signal], &["--output", "json"]);
+        assert_eq!(got, Some(code), "{name}: {stderr}");
+        // Passed on as SIGTERM: the child stops, and dumps no core.
+        assert!(
+            mark.contains("got signal"),
+            "{name}: the child was not stopped: {mark}"
+        );
+        assert_one_error_line(&stderr);
+        assert!(stderr.contains(name), "{stderr}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert_eq!(doc["exit_code"], code);
+        assert_eq!(doc["ok"], false);
+    }
+}
+
+#[test]
+fn sigusr1_does_not_end_the_run() {
+    // SIGUSR1 first: the run goes on (its child is not stopped) until SIGTERM.
+    let (code, mark, stderr, _) = interrupted_by_after(&[10, 15], &[]);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(mark.matches("got signal").count(), 1, "{mark}");
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
 }

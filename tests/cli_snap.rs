@@ -2,7 +2,7 @@
 //! up, and only when the manager config asks for a channel; `check lxd`
 //! warns about a move it will not make (tests/fakes/fake-host.py).
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -94,13 +94,17 @@ fn assert_refused(host: &FakeHost, installed: &str, wanted: &str, why: &str) {
         manager.to_str().unwrap(),
     ]);
     // snap list, then the data-path checks' read-only queries.
+    assert_eq!(check.commands[0], "snap list lxd", "{check}");
     assert_eq!(
-        check.commands,
-        [
+        sorted(&check.commands),
+        sorted(&[
             "snap list lxd",
             "lxc query /1.0/networks/lxdbr0",
-            "ip -j addr show"
-        ],
+            "ip -j addr show",
+            "ss -H -lnutp",
+            "lxc query /1.0/storage-pools/default",
+            "lxc query /1.0/storage-pools/default/resources"
+        ]),
         "{check}"
     );
     let line = check.json()["checks"]
@@ -154,8 +158,14 @@ fn without_a_channel_an_installed_snap_is_never_refreshed() {
     // only the data-path checks' read-only queries.
     let check = host.run(&["check", "lxd", "--output", "json"]);
     assert_eq!(
-        check.commands,
-        ["lxc query /1.0/networks/lxdbr0", "ip -j addr show"],
+        sorted(&check.commands),
+        sorted(&[
+            "lxc query /1.0/networks/lxdbr0",
+            "ip -j addr show",
+            "ss -H -lnutp",
+            "lxc query /1.0/storage-pools/default",
+            "lxc query /1.0/storage-pools/default/resources"
+        ]),
         "{check}"
     );
     assert!(!check.stdout.contains("lxd-snap"), "{check}");
@@ -290,7 +300,11 @@ fn check_asks_the_controller_of_the_config_file_only_for_lxd() {
 
     let lxc = host.run_with_env(&["check", "lxc"], &token);
     assert!(server.heads().is_empty(), "check lxc asked the controller: {lxc}");
-    assert_eq!(lxc.commands, ["lxc-ls --version", "ip -j addr show"], "{lxc}");
+    assert_eq!(
+        sorted(&lxc.commands),
+        sorted(&["lxc-ls --version", "ip -j addr show", "ss -H -lnutp"]),
+        "{lxc}"
+    );
 
     let run = host.run_with_env(&["check", "lxd"], &token);
     let heads = server.heads();
@@ -300,13 +314,17 @@ fn check_asks_the_controller_of_the_config_file_only_for_lxd() {
         "{}",
         heads[0]
     );
+    assert_eq!(run.commands[0], "snap list lxd", "{run}");
     assert_eq!(
-        run.commands,
-        [
+        sorted(&run.commands),
+        sorted(&[
             "snap list lxd",
             "lxc query /1.0/networks/lxdbr0",
-            "ip -j addr show"
-        ],
+            "ip -j addr show",
+            "ss -H -lnutp",
+            "lxc query /1.0/storage-pools/default",
+            "lxc query /1.0/storage-pools/default/resources"
+        ]),
         "{run}"
     );
     assert!(

@@ -2,7 +2,7 @@
 //! generates. `CONTAINER_INIT_REGENERATE=1 cargo test --test generated`
 //! rewrites them.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 use std::path::Path;
 

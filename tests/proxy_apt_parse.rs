@@ -3,7 +3,7 @@
 //! and nothing else; for the injection attempt apt would have obeyed, the
 //! tool refuses the value. Needs apt-config (Debian and Ubuntu have it).
 
-#![allow(clippy::disallowed_methods)] // tests run apt-config directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests run apt-config directly
 
 mod support;
 

@@ -3,10 +3,11 @@
 //! the client `incus` against the fake host's `incus`, through the library.
 //! One test in its own binary: it puts the fake on this process's PATH.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 use std::path::Path;
 
+use container_init::container_type::ContainerType;
 use container_init::host::{Host, Mode};
 use container_init::proxy::{ProxySettings, runtime};
 use container_init::report::Status;
@@ -51,7 +52,8 @@ fn incus_gets_the_proxy_keys_converges_and_gives_back_only_its_own() {
         json!({"running": ["incus"], "incus_server_config": {"core.https_address": ":8443"}}).to_string(),
     )
     .unwrap();
-    let host = Host::new(root.path(), Mode::Apply);
+    // Proxy keys are setup's to record, for the type it sets up.
+    let host = Host::new(root.path(), Mode::Apply).recording_for(ContainerType::Incus);
     let mut settings = ProxySettings::default();
     settings
         .set("http-proxy", "http://proxy.example.com:3128")
@@ -88,4 +90,6 @@ fn incus_gets_the_proxy_keys_converges_and_gives_back_only_its_own() {
         json!({"core.https_address": ":8443"})
     );
     assert!(!root.path().join("var/lib/container-init/proxy.json").exists());
+    // Nothing of Incus's proxy is left in the record either.
+    assert!(!root.path().join("var/lib/container-init/record.json").exists());
 }

@@ -2,7 +2,7 @@
 //! so the host's own sysctls are never touched. `--root` points at a temporary
 //! tree with the real /proc bound into it, so /etc stays the host's own too.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 

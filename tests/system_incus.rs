@@ -8,7 +8,7 @@
 //! test host in a private network namespace on 198.51.100.0/24, whose server
 //! sees the host's address (NAT), not the container's.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect the real host directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect the real host directly
 
 mod support;
 
@@ -45,6 +45,17 @@ fn installed_version(package: &str) -> Option<String> {
     text.strip_prefix("ii ").map(str::to_string)
 }
 
+/// Whether dpkg knows `package` at all: installed, half-installed or with
+/// its config files left.
+fn in_dpkg_status(package: &str) -> bool {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${db:Status-Abbrev}", package])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    out.status.success() && !status.is_empty() && !status.starts_with("un")
+}
+
 /// Installed packages whose version is a bookworm-backports one.
 fn from_backports() -> std::collections::BTreeSet<String> {
     run(
@@ -73,19 +84,21 @@ fn remove_incus() {
         quietly("kill", &[&pid]);
     }
     quietly("ip", &["link", "delete", "incusbr0"]);
-    let out = Command::new("apt-get")
-        .args([
-            "-o",
-            "DPkg::Lock::Timeout=600",
-            "purge",
-            "-y",
-            "incus-base",
-            "incus-client",
-        ])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Only what is installed: apt refuses to purge a package it cannot
+    // locate, as on a fresh machine whose lists never saw backports.
+    let installed: Vec<&str> = ["incus-base", "incus-client"]
+        .into_iter()
+        .filter(|p| in_dpkg_status(p))
+        .collect();
+    if !installed.is_empty() {
+        let out = Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=600", "purge", "-y"])
+            .args(&installed)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
     let _ = std::fs::remove_dir_all("/var/lib/incus");
     let _ = std::fs::remove_file("/run/incus.pid");
     let _ = std::fs::remove_file(BACKPORTS_FILE);
@@ -270,6 +283,7 @@ fn fetch_from_container(name: &str) -> Result<String, String> {
 }
 
 #[test]
+#[ignore = "end-to-end: changes this machine; CONTAINER_INIT_E2E=1 cargo test -- --include-ignored (.ci/run)"]
 fn setup_incus_from_backports_and_a_container_reaches_a_test_host_through_nat() {
     if !support::system::e2e() {
         return;

@@ -2,7 +2,7 @@
 //! mount and network namespaces: our file is bound over /etc/default/lxc-net
 //! there, and the bridge it makes exists only in that namespace.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 

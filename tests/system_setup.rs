@@ -6,7 +6,7 @@
 //! `.ci/run` sets. The kvm tests change nothing (they must stop at 69) and run
 //! wherever the CPU has no virtualisation flags.
 
-#![allow(clippy::disallowed_methods)] // tests build and inspect fake hosts directly
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests build and inspect fake hosts directly
 
 mod support;
 
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use support::assert_one_error_line;
 
 #[test]
+#[ignore = "end-to-end: changes this machine; CONTAINER_INIT_E2E=1 cargo test -- --include-ignored (.ci/run)"]
 fn setup_lxd_prepares_this_machine_and_a_busybox_container_runs() {
     if !support::system::e2e() {
         return;

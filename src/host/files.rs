@@ -8,15 +8,13 @@
 //! named from the start. Either way, a name that a killed run left behind
 //! (`.<file>.container-init-<pid>.tmp`) is removed by the next write there.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-
-use similar::TextDiff;
 
 use super::{Host, Mode};
 use crate::exit::{Exit, coded};
@@ -50,10 +48,28 @@ impl Host {
     /// see the old file or the new one, never a mix, and a failed write leaves
     /// the old file intact. Identical content (and mode) is not rewritten.
     pub fn write_file(&self, absolute: &str, content: &[u8], mode: u32) -> anyhow::Result<FileChange> {
-        let path = self.path(absolute);
+        self.write_file_owned(absolute, content, mode, None)
+    }
+
+    /// [`Host::write_file`], with the file given to `owner` (uid, gid) rather
+    /// than kept with its current owner: a copy that stands for another file
+    /// (lxc-net's `.orig`) has that file's owner, as `cp -p` gives it.
+    pub fn write_file_owned(
+        &self,
+        absolute: &str,
+        content: &[u8],
+        mode: u32,
+        owner: Option<(u32, u32)>,
+    ) -> anyhow::Result<FileChange> {
+        let path = self.writable_path(absolute)?;
         let old = self.read_optional(absolute)?;
-        let old_mode = fs::metadata(&path).ok().map(|m| m.mode() & 0o7777);
-        if old.as_deref() == Some(content) && old_mode == Some(mode) {
+        let old_meta = fs::metadata(&path).ok();
+        let old_mode = old_meta.as_ref().map(|m| m.mode() & 0o7777);
+        let old_owner = old_meta.as_ref().map(|m| (m.uid(), m.gid()));
+        if old.as_deref() == Some(content)
+            && old_mode == Some(mode)
+            && owner.is_none_or(|o| old_owner == Some(o))
+        {
             return Ok(FileChange::Unchanged);
         }
         let diff = unified_diff(
@@ -66,13 +82,24 @@ impl Host {
             return Ok(FileChange::Changed { diff });
         }
         log::info!("writing {}", path.display());
-        write_atomically(&path, content, mode).map_err(|e| write_error(&path, e))?;
+        self.forget_prefetched();
+        write_atomically(&path, content, mode, owner).map_err(|e| write_error(&path, e))?;
         Ok(FileChange::Changed { diff })
     }
 
     /// A file's permission bits, or `None` when it does not exist.
     pub fn file_mode(&self, absolute: &str) -> Option<u32> {
-        fs::metadata(self.path(absolute)).ok().map(|m| m.mode() & 0o7777)
+        fs::metadata(self.path(absolute).ok()?)
+            .ok()
+            .map(|m| m.mode() & 0o7777)
+    }
+
+    /// A file's owner and group, or `None` when it does not exist.
+    pub fn file_owner(&self, absolute: &str) -> Option<(u32, u32)> {
+        self.path(absolute)
+            .and_then(fs::metadata)
+            .ok()
+            .map(|m| (m.uid(), m.gid()))
     }
 
     /// Remove a symbolic link itself (never its target), dangling or not; no
@@ -81,13 +108,16 @@ impl Host {
         // The directory is resolved under the root; the link itself is not
         // followed.
         let (dir, name) = absolute.rsplit_once('/').unwrap_or(("", absolute));
-        let path = self.path(if dir.is_empty() { "/" } else { dir }).join(name);
+        let path = self
+            .writable_path(if dir.is_empty() { "/" } else { dir })?
+            .join(name);
         let Ok(target) = fs::read_link(&path) else {
             return Ok(FileChange::Unchanged);
         };
         let diff = format!("remove symlink {absolute} -> {}\n", target.display());
         if self.mode == Mode::Apply {
             log::info!("removing {}", path.display());
+            self.forget_prefetched();
             fs::remove_file(&path).map_err(|e| write_error(&path, e))?;
         }
         Ok(FileChange::Changed { diff })
@@ -95,13 +125,14 @@ impl Host {
 
     /// Remove a file; a missing file is no change.
     pub fn remove_file(&self, absolute: &str) -> anyhow::Result<FileChange> {
-        let path = self.path(absolute);
+        let path = self.writable_path(absolute)?;
         let Some(old) = self.read_optional(absolute)? else {
             return Ok(FileChange::Unchanged);
         };
         let diff = format!("remove {absolute}\n{}", unified_diff(absolute, &old, b"", false));
         if self.mode == Mode::Apply {
             log::info!("removing {}", path.display());
+            self.forget_prefetched();
             fs::remove_file(&path).map_err(|e| write_error(&path, e))?;
         }
         Ok(FileChange::Changed { diff })
@@ -110,13 +141,14 @@ impl Host {
     /// Write a kernel parameter under `/proc/sys`. Those are not files that
     /// can be replaced by a rename: the kernel takes the value on write.
     pub fn write_proc(&self, absolute: &str, value: &str) -> anyhow::Result<()> {
-        let path = self.path(absolute);
+        let path = self.writable_path(absolute)?;
         log::info!("setting {} to {value}", path.display());
+        self.forget_prefetched();
         if self.root() != Path::new("/") && !is_procfs(&path) {
             // Under --root, a plain file stands for the knob: replace it whole,
             // so that a kill cannot leave it truncated.
             let mode = fs::metadata(&path).map(|m| m.mode() & 0o7777).unwrap_or(0o644);
-            return write_atomically(&path, format!("{value}\n").as_bytes(), mode)
+            return write_atomically(&path, format!("{value}\n").as_bytes(), mode, None)
                 .map_err(|e| write_error(&path, e));
         }
         let mut file = fs::OpenOptions::new()
@@ -129,7 +161,21 @@ impl Host {
     }
 }
 
-fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
+impl Host {
+    /// Where a write to `absolute` goes; a path that does not resolve in the
+    /// root (a link loop) is an error of the write, as the kernel's ELOOP is.
+    pub fn writable_path(&self, absolute: &str) -> anyhow::Result<PathBuf> {
+        self.path(absolute)
+            .map_err(|e| write_error(&self.shown(absolute), e))
+    }
+}
+
+fn write_atomically(
+    path: &Path,
+    content: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     if !dir.exists() {
         fs::create_dir_all(dir)?;
@@ -139,13 +185,14 @@ fn write_atomically(path: &Path, content: &[u8], mode: u32) -> std::io::Result<(
         .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "the path has no file name"))?;
     sweep_leftovers(dir, name);
     // A replaced file keeps its owner; a new one belongs to whoever runs us.
-    let owner = fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
+    let owner = owner.or_else(|| fs::metadata(path).ok().map(|m| (m.uid(), m.gid())));
     let fill = |f: &mut File| -> std::io::Result<()> {
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
         if let Some((uid, gid)) = owner {
             // Only root can give a file away; anyone else keeps their own.
             let _ = std::os::unix::fs::fchown(&*f, Some(uid), Some(gid));
         }
+        // After the chown, which clears the setuid and setgid bits.
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
         f.write_all(content)?;
         f.sync_all()
     };
@@ -199,37 +246,12 @@ fn temp_path(dir: &Path, name: &OsStr, pid: u32) -> PathBuf {
 /// Give the unnamed file a name. `AT_EMPTY_PATH` needs CAP_DAC_READ_SEARCH;
 /// without it the file is linked through its `/proc/self/fd` entry.
 fn link_unnamed(file: &File, to: &Path) -> std::io::Result<()> {
-    let to = CString::new(to.as_os_str().as_bytes())?;
-    let empty = c"";
-    // SAFETY: both strings are NUL-terminated and outlive the calls; the fd is open.
-    let linked = unsafe {
-        libc::linkat(
-            file.as_raw_fd(),
-            empty.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            libc::AT_EMPTY_PATH,
-        )
-    };
-    if linked == 0 {
+    use rustix::fs::{AtFlags, CWD, linkat};
+    if linkat(file, c"", CWD, to, AtFlags::EMPTY_PATH).is_ok() {
         return Ok(());
     }
-    let by_proc = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-    // SAFETY: as above.
-    let linked = unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            by_proc.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    };
-    if linked == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    let by_proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+    Ok(linkat(CWD, by_proc.as_str(), CWD, to, AtFlags::SYMLINK_FOLLOW)?)
 }
 
 /// Remove the temporary files of earlier writes of `name` whose process is
@@ -264,31 +286,36 @@ fn sweep_leftovers(dir: &Path, name: &OsStr) {
 }
 
 fn process_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
         return false;
     };
-    // SAFETY: signal 0 only asks whether the process exists.
-    let answer = unsafe { libc::kill(pid, 0) };
-    answer == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    // Signal 0 only asks whether the process exists; EPERM: it does, another user's.
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
 }
 
 /// Whether `path` is on procfs, where a knob is written in place.
 fn is_procfs(path: &Path) -> bool {
-    const PROC_SUPER_MAGIC: libc::c_long = 0x9fa0;
-    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: statfs fills the zeroed struct it is given; the path is NUL-terminated.
-    unsafe {
-        let mut info: libc::statfs = std::mem::zeroed();
-        libc::statfs(c_path.as_ptr(), &mut info) == 0 && info.f_type as libc::c_long == PROC_SUPER_MAGIC
-    }
+    rustix::fs::statfs(path).is_ok_and(|info| info.f_type == rustix::fs::PROC_SUPER_MAGIC)
 }
 
 /// The contract's error for a file that could not be written: 77 when it is a
-/// matter of permission, 73 otherwise.
+/// matter of permission, 73 otherwise. Root is refused a write (EPERM) only
+/// by the file itself, immutable or append-only: no permission helps there.
 pub fn write_error(path: &Path, e: std::io::Error) -> anyhow::Error {
     let shown = path.display();
+    let root = rustix::process::geteuid().is_root();
+    if root && e.raw_os_error() == Some(libc::EPERM) {
+        return coded(
+            Exit::CantCreate,
+            format!(
+                "cannot write {shown}: {e} (immutable?); the file or its directory may be immutable or \
+                 append-only (`lsattr -d {shown}`); clear that with `chattr -i -a` if it should change"
+            ),
+        );
+    }
     let (exit, advice) = match e.kind() {
         ErrorKind::PermissionDenied => (Exit::NoPerm, "run as root, or use --root to write elsewhere"),
         ErrorKind::ReadOnlyFilesystem => (Exit::CantCreate, "remount it read-write, or use --root"),
@@ -301,6 +328,11 @@ pub fn write_error(path: &Path, e: std::io::Error) -> anyhow::Error {
     coded(exit, format!("cannot write {shown}: {e}; {advice}"))
 }
 
+/// The most of one file's diff a plan shows: the files the tool writes are
+/// a few lines; a huge foreign file it replaces needs no full listing.
+const MAX_DIFF: usize = 64 * 1024;
+
+/// The unified diff, cut after [`MAX_DIFF`] bytes with a line saying so.
 fn unified_diff(absolute: &str, old: &[u8], new: &[u8], created: bool) -> String {
     let old = String::from_utf8_lossy(old);
     let new = String::from_utf8_lossy(new);
@@ -309,10 +341,24 @@ fn unified_diff(absolute: &str, old: &[u8], new: &[u8], created: bool) -> String
     } else {
         absolute.to_string()
     };
-    TextDiff::from_lines(old.as_ref(), new.as_ref())
-        .unified_diff()
-        .header(&from, absolute)
-        .to_string()
+    let diff = similar::TextDiff::configure()
+        // Past this, a less minimal diff: still correct, in bounded time.
+        .timeout(std::time::Duration::from_secs(1))
+        .diff_lines(old.as_ref(), new.as_ref());
+    let full = diff.unified_diff().header(&from, absolute).to_string();
+    if full.len() <= MAX_DIFF {
+        return full;
+    }
+    let mut end = MAX_DIFF;
+    while !full.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = full[..end].rfind('\n').map_or(0, |i| i + 1);
+    let left = full[cut..].lines().count();
+    format!(
+        "{}... ({left} more lines of the diff of {absolute} not shown)\n",
+        &full[..cut]
+    )
 }
 
 #[cfg(test)]
@@ -409,6 +455,36 @@ mod tests {
         h.write_proc("/proc/sys/net/ipv4/ip_forward", "1").unwrap();
         assert_eq!(fs::read_to_string(&knob).unwrap(), "1\n");
         assert_ne!(fs::metadata(&knob).unwrap().ino(), inode, "written in place");
+    }
+
+    #[test]
+    fn a_huge_diff_is_cut_with_a_line_that_says_so() {
+        let old: String = (0..200_000).map(|i| format!("LINE{i}=\"x\"\n")).collect();
+        let diff = unified_diff("/etc/default/lxc-net", old.as_bytes(), b"A=1\n", false);
+        assert!(diff.len() <= MAX_DIFF + 200, "{}", diff.len());
+        assert!(
+            diff.ends_with("lines of the diff of /etc/default/lxc-net not shown)\n"),
+            "{}",
+            &diff[diff.len() - 200..]
+        );
+    }
+
+    #[test]
+    fn a_copy_keeps_the_owner_and_mode_it_is_given_setuid_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = host(dir.path(), Mode::Apply);
+        h.write_file_owned("/x.orig", b"a\n", 0o4755, Some((4242, 4343)))
+            .unwrap();
+        let meta = fs::metadata(dir.path().join("x.orig")).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o4755);
+        if rustix::process::geteuid().is_root() {
+            assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
+        }
+        assert_eq!(
+            h.write_file_owned("/x.orig", b"a\n", 0o4755, Some((meta.uid(), meta.gid())))
+                .unwrap(),
+            FileChange::Unchanged
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The host-wide lock: one container-init at a time changes a host.
 
 use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 use fd_lock::RwLock;
@@ -38,14 +40,18 @@ pub struct HeldLock {
 
 impl HostLock {
     pub fn open(host: &Host) -> anyhow::Result<HostLock> {
-        let path = host.path(LOCK_PATH);
+        let path = host.writable_path(LOCK_PATH)?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
         }
+        super::read::must_be_regular(&path)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            // Should a FIFO take its place after the look, the open fails
+            // rather than blocks.
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(&path)
             .map_err(|e| write_error(&path, e))?;
         Ok(HostLock {
@@ -60,11 +66,17 @@ impl HostLock {
         let started = Instant::now();
         let deadline = deadline_after(started, timeout);
         let mut logged = false;
-        // The borrow checker cannot see that a failed `try_write` releases its
-        // borrow, so the loop asks first and takes the guard once it is free.
         loop {
             match self.lock.try_write() {
-                Ok(_) => break,
+                // The guard of the try that succeeded is the lock: nothing is
+                // released between asking and holding. It is forgotten rather
+                // than dropped, because flock(2) belongs to the open file:
+                // closing the file (when HeldLock drops) releases it, and a
+                // guard cannot be kept beside the lock it borrows.
+                Ok(guard) => {
+                    std::mem::forget(guard);
+                    break;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(coded(Exit::Os, format!("cannot lock {}: {e}", self.shown))),
             }
@@ -84,18 +96,52 @@ impl HostLock {
             }
             crate::signals::sleep(POLL)?;
         }
-        let guard = self
-            .lock
-            .try_write()
-            .map_err(|e| coded(Exit::TempFail, format!("cannot lock {}: {e}", self.shown)))?;
-        // flock(2) belongs to the open file: dropping the guard would unlock,
-        // closing the file (when HeldLock drops) unlocks just the same.
-        std::mem::forget(guard);
         Ok(HeldLock {
             _lock: self.lock,
             waited: logged.then(|| started.elapsed()),
         })
     }
+}
+
+impl Host {
+    /// The process that holds a POSIX (fcntl) write lock on `absolute`, as
+    /// dpkg and apt lock `/var/lib/dpkg/lock-frontend`; `None` when nobody
+    /// does or the file does not exist. Asked with F_GETLK, which takes
+    /// nothing: a look must not hold up the package manager it looks for.
+    pub fn lock_holder(&self, absolute: &str) -> anyhow::Result<Option<u32>> {
+        let path = self
+            .path(absolute)
+            .map_err(|e| read_error(&self.shown(absolute), &e))?;
+        let file = match OpenOptions::new().read(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(read_error(&path, &e)),
+        };
+        let mut probe = libc::flock {
+            l_type: libc::F_WRLCK as libc::c_short,
+            l_whence: libc::SEEK_SET as libc::c_short,
+            l_start: 0,
+            l_len: 0,
+            l_pid: 0,
+        };
+        // SAFETY: F_GETLK only fills in the flock struct it is given, which
+        // lives on this frame; the descriptor is open for the whole call.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut probe) };
+        if rc != 0 {
+            return Err(read_error(&path, &std::io::Error::last_os_error()));
+        }
+        if probe.l_type == libc::F_UNLCK as libc::c_short {
+            return Ok(None);
+        }
+        Ok(Some(u32::try_from(probe.l_pid).unwrap_or(0)))
+    }
+}
+
+fn read_error(path: &std::path::Path, e: &std::io::Error) -> anyhow::Error {
+    coded(
+        Exit::Os,
+        format!("cannot read the lock {}: {e}; run as root", path.display()),
+    )
 }
 
 #[cfg(test)]
@@ -125,6 +171,72 @@ mod tests {
     }
 
     #[test]
+    fn twelve_holders_at_once_each_get_the_lock_in_turn() {
+        // Each takes the lock, holds it for a moment and gives it back, over
+        // and over: a lock that asked first and took the lock in a second
+        // step answered some of them 75 at once, the lock taken in between.
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), Mode::Apply);
+        let start = std::sync::Barrier::new(12);
+        let inside = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..12)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        for _ in 0..5 {
+                            let held = HostLock::open(&host)?.acquire(Duration::from_secs(60))?;
+                            let others = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            assert_eq!(others, 0, "two holders at once");
+                            inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                            drop(held);
+                        }
+                        anyhow::Ok(())
+                    })
+                })
+                .collect();
+            for run in runs {
+                run.join().unwrap().unwrap();
+            }
+        });
+    }
+
+    #[test]
+    fn a_posix_lock_of_another_process_is_seen_with_its_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), Mode::Apply);
+        assert_eq!(host.lock_holder("/var/lib/dpkg/lock-frontend").unwrap(), None);
+        let lock = dir.path().join("var/lib/dpkg/lock-frontend");
+        std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+        std::fs::write(&lock, "").unwrap();
+        assert_eq!(host.lock_holder("/var/lib/dpkg/lock-frontend").unwrap(), None);
+        // As apt holds it: fcntl(F_SETLK), from python's lockf; it says when it has it.
+        let mut holder = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import fcntl,sys; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print(flush=True); sys.stdin.read()",
+            ])
+            .arg(&lock)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+            &mut ready,
+        )
+        .unwrap();
+        assert_eq!(
+            host.lock_holder("/var/lib/dpkg/lock-frontend").unwrap(),
+            Some(holder.id())
+        );
+        drop(holder.stdin.take());
+        holder.wait().unwrap();
+        assert_eq!(host.lock_holder("/var/lib/dpkg/lock-frontend").unwrap(), None);
+    }
+
+    #[test]
     fn the_largest_timeout_is_a_deadline_far_away() {
         let now = Instant::now();
         let far = deadline_after(now, Duration::from_secs(u64::MAX));
@@ -139,7 +251,7 @@ mod tests {
     fn waits_for_a_holder_in_another_process() {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::new(dir.path(), Mode::Apply);
-        let path = host.path(LOCK_PATH);
+        let path = host.path(LOCK_PATH).unwrap();
         // The lock file's directory must exist before flock(1) opens it, or
         // flock fails at once and the loop below would wait for it forever.
         drop(HostLock::open(&host).unwrap());

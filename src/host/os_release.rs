@@ -22,7 +22,7 @@ impl OsRelease {
                 Exit::Unavailable,
                 format!(
                     "{} does not exist, so the distribution is unknown; only Debian and Ubuntu are supported",
-                    host.path(OS_RELEASE).display()
+                    host.shown(OS_RELEASE).display()
                 ),
             ));
         };

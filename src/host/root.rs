@@ -1,7 +1,9 @@
 //! Paths under `--root`, resolved the way `openat2(RESOLVE_IN_ROOT)` and
 //! systemd's `--root` resolve them: every symlink on the way is followed
 //! inside the root, an absolute link `/x` means `ROOT/x`, and `..` stops at
-//! the root. A symlinked `ROOT/etc` cannot carry a write out of the root.
+//! the root. A symlinked `ROOT/etc` cannot carry a write out of the root,
+//! and a link loop is an error (ELOOP), never a path handed to the kernel
+//! unresolved: the kernel would follow `ROOT/proc -> /proc` on the real root.
 
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
@@ -10,10 +12,9 @@ use std::path::{Component, Path, PathBuf};
 const MAX_LINKS: usize = 40;
 
 /// `absolute` inside `root`, with every existing symlink resolved in the
-/// root. Components that do not exist are kept as they are. After too many
-/// links the path is returned unresolved, where the kernel stops too (ELOOP).
-pub fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
-    let unresolved = root.join(absolute.trim_start_matches('/'));
+/// root. Components that do not exist are kept as they are. More links than
+/// the kernel follows is ELOOP, as it is for the kernel.
+pub fn resolve_in_root(root: &Path, absolute: &str) -> std::io::Result<PathBuf> {
     // What is left to walk, last component first.
     let mut pending: Vec<OsString> = components(Path::new(absolute));
     pending.reverse();
@@ -38,7 +39,7 @@ pub fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
         };
         links += 1;
         if links > MAX_LINKS {
-            return unresolved;
+            return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
         }
         if target.is_absolute() {
             done.clear();
@@ -49,7 +50,7 @@ pub fn resolve_in_root(root: &Path, absolute: &str) -> PathBuf {
     }
     let mut out = root.to_path_buf();
     out.extend(done);
-    out
+    Ok(out)
 }
 
 /// The normal and `..` components of `path`; `/` and `.` say nothing here.
@@ -80,29 +81,59 @@ mod tests {
         symlink(outside.path(), root.join("etc/default")).unwrap();
         let inside = root.join(outside.path().strip_prefix("/").unwrap());
         assert_eq!(
-            resolve_in_root(root, "/etc/default/lxc-net"),
+            resolve_in_root(root, "/etc/default/lxc-net").unwrap(),
             inside.join("lxc-net")
         );
         // Relative, inside the root: followed as the kernel would.
         std::fs::remove_file(root.join("etc/default")).unwrap();
         symlink("../srv/default", root.join("etc/default")).unwrap();
         assert_eq!(
-            resolve_in_root(root, "/etc/default/lxc-net"),
+            resolve_in_root(root, "/etc/default/lxc-net").unwrap(),
             root.join("srv/default/lxc-net")
         );
         // `..` stops at the root.
         std::fs::remove_file(root.join("etc/default")).unwrap();
         symlink("../../../../../../tmp", root.join("etc/default")).unwrap();
-        assert_eq!(resolve_in_root(root, "/etc/default/x"), root.join("tmp/x"));
-        assert_eq!(resolve_in_root(root, "/../../etc/x"), root.join("etc/x"));
+        assert_eq!(
+            resolve_in_root(root, "/etc/default/x").unwrap(),
+            root.join("tmp/x")
+        );
+        assert_eq!(resolve_in_root(root, "/../../etc/x").unwrap(), root.join("etc/x"));
     }
 
     #[test]
-    fn a_link_loop_is_left_to_the_kernel() {
+    fn a_link_loop_is_eloop_never_an_unresolved_path() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         symlink("/b", root.join("a")).unwrap();
         symlink("/a", root.join("b")).unwrap();
-        assert_eq!(resolve_in_root(root, "/a/x"), root.join("a/x"));
+        let eloop = |absolute: &str| {
+            resolve_in_root(root, absolute)
+                .map_err(|e| e.raw_os_error())
+                .unwrap_err()
+        };
+        assert_eq!(eloop("/a/x"), Some(libc::ELOOP));
+        // `ROOT/proc -> /proc` means ROOT/proc again: handed on unresolved,
+        // the kernel would follow it to the real /proc.
+        symlink("/proc", root.join("proc")).unwrap();
+        assert_eq!(eloop("/proc/sys/net/ipv4/ip_forward"), Some(libc::ELOOP));
+        std::fs::create_dir(root.join("etc")).unwrap();
+        symlink("../etc", root.join("etc/etc")).unwrap();
+        symlink("/etc/loop", root.join("etc/loop")).unwrap();
+        assert_eq!(eloop("/etc/loop/passwd"), Some(libc::ELOOP));
+        // As many links as the kernel follows still resolve.
+        let mut previous = "/target".to_string();
+        std::fs::create_dir(root.join("target")).unwrap();
+        for i in 0..MAX_LINKS {
+            let name = format!("l{i}");
+            symlink(&previous, root.join(&name)).unwrap();
+            previous = format!("/{name}");
+        }
+        assert_eq!(
+            resolve_in_root(root, &format!("{previous}/f")).unwrap(),
+            root.join("target/f")
+        );
+        symlink(&previous, root.join("one-too-many")).unwrap();
+        assert_eq!(eloop("/one-too-many/f"), Some(libc::ELOOP));
     }
 }

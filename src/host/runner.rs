@@ -130,6 +130,15 @@ impl CommandLine {
         &self.program
     }
 
+    /// The program and its arguments, shell-quoted, without the environment:
+    /// how a test names the command it answers.
+    pub fn argv_line(&self) -> String {
+        std::iter::once(quote(&self.program))
+            .chain(self.args.iter().map(|a| quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub fn arguments(&self) -> &[String] {
         &self.args
     }
@@ -236,6 +245,7 @@ impl Host {
         if !self.applies() {
             return Ok(Ran::Planned(format!("run: {cmd}")));
         }
+        self.forget_prefetched();
         let out = self.query_status(cmd)?;
         if out.success() {
             Ok(Ran::Done(out))
@@ -277,27 +287,105 @@ impl Host {
     }
 
     /// Run a read-only command and hand back whatever it said and its status.
+    /// What [`Host::prefetch`] already asked is answered from there, once.
     pub fn query_status(&self, cmd: &CommandLine) -> anyhow::Result<Output> {
+        if WARMING.get() {
+            let answer = self.runner.run(self, cmd);
+            // The copy for the step that asks later; the probe that warms
+            // gets its own (an error cannot be cloned, its code and words can).
+            let mine = match &answer {
+                Ok(out) => Ok(out.clone()),
+                Err(err) => Err(coded(crate::exit::exit_for(err), format!("{err:#}"))),
+            };
+            lock(&self.prefetched).push((cmd.clone(), answer));
+            return mine;
+        }
+        let cached = {
+            let mut prefetched = lock(&self.prefetched);
+            prefetched
+                .iter()
+                .position(|(asked, _)| asked == cmd)
+                .map(|at| prefetched.remove(at).1)
+        };
+        match cached {
+            Some(answer) => {
+                log::debug!("`{cmd}` was asked ahead, with the other reads of its step");
+                signals::check()?;
+                answer
+            }
+            None => self.runner.run(self, cmd),
+        }
+    }
+
+    /// Run `probes` at once, each on a thread of its own, and keep what each
+    /// command they run answered for the step that asks it later: the
+    /// independent reads of a converged run take as long as the slowest,
+    /// not as long as all together. Each command is still bounded by its
+    /// time limit and stopped by a signal. A change to the host (a command
+    /// run, a file written) drops what was kept: it may no longer hold.
+    pub fn prefetch(&self, probes: &[&(dyn Fn(&Host) + Sync)]) {
+        std::thread::scope(|scope| {
+            for probe in probes {
+                scope.spawn(move || {
+                    WARMING.set(true);
+                    probe(self);
+                });
+            }
+        });
+    }
+
+    /// Drop what [`Host::prefetch`] kept: the host changed.
+    pub(super) fn forget_prefetched(&self) {
+        lock(&self.prefetched).clear();
+    }
+}
+
+thread_local! {
+    /// This thread runs a probe of [`Host::prefetch`]: what it asks is kept.
+    static WARMING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// What prefetch keeps: each command asked ahead and its answer.
+pub(super) type Prefetched = std::sync::Mutex<Vec<(CommandLine, anyhow::Result<Output>)>>;
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What runs a command for a [`Host`]: [`Duct`] on a real host, a
+/// [`super::FakeRunner`] answering from a table in tests. Everything above
+/// it (dry runs, failures as errors, "not installed" as an answer) is the
+/// same for both.
+pub trait Runner: Send + Sync + fmt::Debug {
+    /// Run `cmd` to its end and hand back its status and output: within its
+    /// time limit (75 past it, naming the runtime), passing on a signal we
+    /// caught, a missing program as [`NotInstalled`].
+    fn run(&self, host: &Host, cmd: &CommandLine) -> anyhow::Result<Output>;
+}
+
+/// The real runner: a child process through `duct`, in its own process
+/// group, polled so that signals and time limits reach it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Duct;
+
+impl Runner for Duct {
+    fn run(&self, host: &Host, cmd: &CommandLine) -> anyhow::Result<Output> {
         close_inherited_descriptors_on_exec();
         log::debug!("running {cmd}");
         let cannot_run = |e: std::io::Error| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                let advice = format!("{} is not installed or not on PATH", cmd.program);
-                return anyhow::Error::new(NotInstalled).context(crate::exit::Coded {
-                    exit: Exit::Os,
-                    message: format!("cannot run `{cmd}`: {advice}"),
-                });
+                return not_installed_error(cmd);
             }
             coded(Exit::Os, format!("cannot run `{cmd}`: {e}"))
         };
         let limit = cmd
             .limit
             .as_ref()
-            .map(|l| l.after.unwrap_or(self.runtime_timeout()));
-        let mut watch = Watch::start(&self.watcher, cmd);
+            .map(|l| l.after.unwrap_or(host.runtime_timeout()));
+        let mut watch = Watch::start(&host.watcher, cmd);
         let expression = match &watch {
-            Some(watch) => watch.command().expression(self),
-            None => cmd.expression(self),
+            Some(watch) => watch.command().expression(host),
+            None => cmd.expression(host),
         }?;
         let started = Instant::now();
         let spawned = expression.start();
@@ -368,11 +456,20 @@ impl fmt::Display for NotInstalled {
 
 impl std::error::Error for NotInstalled {}
 
+/// The error of a command whose program is not there.
+pub(super) fn not_installed_error(cmd: &CommandLine) -> anyhow::Error {
+    let advice = format!("{} is not installed or not on PATH", cmd.program);
+    anyhow::Error::new(NotInstalled).context(crate::exit::Coded {
+        exit: Exit::Os,
+        message: format!("cannot run `{cmd}`: {advice}"),
+    })
+}
+
 pub fn is_not_installed(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.is::<NotInstalled>())
 }
 
-fn timed_out_error(cmd: &CommandLine, runtime: &str, after: Duration) -> anyhow::Error {
+pub(super) fn timed_out_error(cmd: &CommandLine, runtime: &str, after: Duration) -> anyhow::Error {
     coded(
         Exit::TempFail,
         format!(

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::io::{BufRead, BufReader};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -102,21 +102,15 @@ struct StatusPipe {
 
 impl StatusPipe {
     fn open() -> std::io::Result<StatusPipe> {
-        let mut fds = [0; 2];
-        // SAFETY: pipe(2) writes two descriptors into the array on success.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: both descriptors were just made by pipe(2) and are owned here alone.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        // SAFETY: fcntl(2) on a descriptor we own.
-        if unsafe { libc::fcntl(fds[0], libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        // The read end stays here (close-on-exec); the write end is passed
+        // on to the child, so it is left inheritable.
+        let (read, write) = rustix::pipe::pipe()?;
+        rustix::io::fcntl_setfd(&read, rustix::io::FdFlags::CLOEXEC)?;
+        let child_fd = write.as_raw_fd();
         Ok(StatusPipe {
             read: Some(read),
             write: Some(write),
-            child_fd: fds[1],
+            child_fd,
             live: Arc::new(AtomicBool::new(true)),
         })
     }

@@ -48,7 +48,7 @@ fn line(key: &str, url: &ProxyUrl) -> String {
 pub fn step(host: &Host, settings: &ProxySettings) -> anyhow::Result<Outcome> {
     let (wanted, skipped) = conf(settings);
     let Some(content) = wanted else {
-        let change = host.remove_file(APT_CONF)?;
+        let change = crate::record::remove_file(host, APT_CONF)?;
         return Ok(if change.is_change() {
             Outcome::new(
                 Status::of_change(host.applies()),
@@ -60,7 +60,7 @@ pub fn step(host: &Host, settings: &ProxySettings) -> anyhow::Result<Outcome> {
         });
     };
     // Not secret (credentials are refused), and apt run by any user reads it.
-    let change = host.write_file(APT_CONF, content.as_bytes(), 0o644)?;
+    let change = crate::record::write_file(host, APT_CONF, content.as_bytes(), 0o644)?;
     let mut detail = [("http", settings.apt_http()), ("https", settings.apt_https())]
         .iter()
         .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))

@@ -32,6 +32,7 @@ pub fn keys(
     }
     let current = read()?;
     let plan = record::plan_keys(consumer.managed, &current, wanted, &recorded);
+    record::note_set(host, consumer.name, &plan, &current)?;
     let mut steps = host.run_all(&commands(&plan))?;
     let stored = Record::store(host, consumer.name, plan.record.clone())?;
     steps.extend(stored.plan(host));

@@ -197,18 +197,31 @@ impl NoProxyEntry {
             } else {
                 return Err(WHY);
             };
+            // 10.0.0.1/8 is a typo for 10.0.0.0/8, or for 10.0.0.1: either way
+            // it does not say which, and consumers read it differently.
+            const HOST_BITS: &str =
+                "a CIDR names a network: its host bits must be zero (10.0.0.0/8, not 10.0.0.1/8)";
             if let Ok(ip) = ip.parse::<Ipv4Addr>() {
-                return if len <= 32 {
-                    Ok(NoProxyEntry::V4Net(ip, len))
-                } else {
-                    Err(WHY)
+                return match len {
+                    0..=32
+                        if u32::from(ip) & !u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0) != 0 =>
+                    {
+                        Err(HOST_BITS)
+                    }
+                    0..=32 => Ok(NoProxyEntry::V4Net(ip, len)),
+                    _ => Err(WHY),
                 };
             }
             if let Ok(ip) = ip.parse::<Ipv6Addr>() {
-                return if len <= 128 {
-                    Ok(NoProxyEntry::V6Net(ip, len))
-                } else {
-                    Err(WHY)
+                return match len {
+                    0..=128
+                        if u128::from(ip) & !u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)
+                            != 0 =>
+                    {
+                        Err(HOST_BITS)
+                    }
+                    0..=128 => Ok(NoProxyEntry::V6Net(ip, len)),
+                    _ => Err(WHY),
                 };
             }
             return Err(WHY);
@@ -375,7 +388,7 @@ pub fn shown(value: &str) -> String {
     if value.contains('@') {
         "(value not shown: it may hold a password)".to_string()
     } else {
-        crate::limits::quote(value)
+        crate::config::limits::quote(value)
     }
 }
 
@@ -498,8 +511,23 @@ mod tests {
             "..x",
             "x\n",
             "#x",
+            "10.0.0.1/8",
+            "192.168.1.1/24",
+            "fd00::1/8",
         ] {
             assert!(NoProxy::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(NoProxy::parse("10.0.0.1/8").unwrap_err().contains("host bits"));
+        // Loopback belongs in no-proxy, whatever a bridge may not use.
+        for good in [
+            "127.0.0.1",
+            "127.0.0.0/8",
+            "::1",
+            "localhost",
+            "0.0.0.0/0",
+            "10.0.0.1/32",
+        ] {
+            assert!(NoProxy::parse(good).is_ok(), "{good:?} was refused");
         }
     }
 

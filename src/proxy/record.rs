@@ -1,51 +1,144 @@
 //! What the tool set in snap's and the runtimes' proxy settings, so that a
 //! key removed from the manager config removes what the tool set for it,
-//! and nothing an operator set by hand. Kept in a file the tool owns.
+//! and nothing an operator set by hand. It lives in the teardown record
+//! (`crate::record`), as the keys the tool changed there, so that teardown
+//! takes them back too; a `proxy.json` of an older version is read once and
+//! folded in.
 
 use std::collections::BTreeMap;
 
 use crate::host::{FileChange, Host};
+use crate::record::{self as teardown_record, Change};
 
-pub const RECORD: &str = "/var/lib/container-init/proxy.json";
+/// Where an older version kept this record alone.
+pub const LEGACY_RECORD: &str = "/var/lib/container-init/proxy.json";
 
 /// Per consumer (`snap`, `lxc`, `incus`): key → the value the tool set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record(pub BTreeMap<String, BTreeMap<String, String>>);
 
+/// The teardown record's runtime and object for a consumer's keys.
+pub fn place(consumer: &str) -> (&'static str, &'static str) {
+    match consumer {
+        "snap" => ("snap", "system"),
+        "incus" => ("incus", "server"),
+        _ => ("lxd", "server"),
+    }
+}
+
+fn is_proxy_key(key: &str) -> bool {
+    key.starts_with("proxy.") || key.starts_with("core.proxy_")
+}
+
+/// The older version's file: an unreadable or damaged one counts as empty
+/// (the tool then forgets what it set, and leaves it in place).
+fn legacy(host: &Host) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let Some(bytes) = host.read_optional(LEGACY_RECORD)? else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        log::warn!("{LEGACY_RECORD} is not what container-init wrote ({e}); forgetting it");
+        BTreeMap::new()
+    }))
+}
+
 impl Record {
-    /// An unreadable or damaged record counts as empty: the tool then
-    /// forgets what it set (and leaves it in place), which is the safe side.
     pub fn load(host: &Host) -> anyhow::Result<Record> {
-        let Some(bytes) = host.read_optional(RECORD)? else {
-            return Ok(Record::default());
-        };
-        match serde_json::from_slice(&bytes) {
-            Ok(map) => Ok(Record(map)),
-            Err(e) => {
-                log::warn!("{RECORD} is not what container-init writes ({e}); starting a new one");
-                Ok(Record::default())
+        let mut map = legacy(host)?;
+        // A record teardown cannot read is refused where it is written
+        // (setup, teardown); reading the proxy keys, it counts as empty.
+        let record = teardown_record::Record::load(host).unwrap_or_else(|e| {
+            log::warn!("{e:#}");
+            teardown_record::Record::default()
+        });
+        for entry in record.entries() {
+            if let Change::RuntimeKey {
+                runtime,
+                object,
+                key,
+                after: Some(value),
+                ..
+            } = &entry.change
+                && is_proxy_key(key)
+                && let Some(consumer) = ["snap", "lxc", "incus"]
+                    .into_iter()
+                    .find(|c| place(c) == (runtime.as_str(), object.as_str()))
+            {
+                map.entry(consumer.to_string())
+                    .or_default()
+                    .insert(key.clone(), value.clone());
             }
         }
+        Ok(Record(map))
     }
 
     pub fn of(&self, consumer: &str) -> BTreeMap<String, String> {
         self.0.get(consumer).cloned().unwrap_or_default()
     }
 
-    /// Replace one consumer's part and write the file if it changed.
+    /// Make `set` what the record holds of one consumer's keys: keys the
+    /// tool no longer owns leave it, keys an older version's file named
+    /// join it. The keys this run changes were noted before the change
+    /// ([`note_set`]). Writes only what is news.
     pub fn store(host: &Host, consumer: &str, set: BTreeMap<String, String>) -> anyhow::Result<FileChange> {
-        let mut record = Record::load(host)?;
-        if set.is_empty() {
-            record.0.remove(consumer);
-        } else {
-            record.0.insert(consumer.to_string(), set);
+        if !host.applies() {
+            return Ok(FileChange::Unchanged);
         }
-        if record.0.is_empty() {
-            return host.remove_file(RECORD);
+        let (runtime, object) = place(consumer);
+        let mut record = teardown_record::Record::load(host)?;
+        let loaded = record.clone();
+        record.retain(|e| match &e.change {
+            Change::RuntimeKey {
+                runtime: r,
+                object: o,
+                key,
+                after,
+                ..
+            } if r == runtime && o == object && is_proxy_key(key) => {
+                after.as_ref().is_some_and(|v| set.get(key) == Some(v))
+            }
+            _ => true,
+        });
+        if let Some(ty) = host.recording() {
+            for (key, value) in &set {
+                let target = format!("{runtime} {object} key {key}");
+                if !record.entries().iter().any(|e| e.change.target() == target) {
+                    // From an older version's file: it set the key over
+                    // whatever was there, which that file did not keep.
+                    record.add(ty, key_change(consumer, key, None, Some(value.clone())))?;
+                }
+            }
         }
-        let text = serde_json::to_string_pretty(&record.0).expect("a map of strings serialises") + "\n";
-        host.write_file(RECORD, text.as_bytes(), 0o644)
+        if record != loaded {
+            record.store(host)?;
+        }
+        host.remove_file(LEGACY_RECORD)
     }
+}
+
+fn key_change(consumer: &str, key: &str, before: Option<String>, after: Option<String>) -> Change {
+    let (runtime, object) = place(consumer);
+    Change::RuntimeKey {
+        runtime: runtime.into(),
+        object: object.into(),
+        key: key.into(),
+        before,
+        after,
+    }
+}
+
+/// Note, before they are set, the keys a plan sets, with their values now.
+pub fn note_set(
+    host: &Host,
+    consumer: &str,
+    plan: &KeyPlan,
+    current: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    for (key, value) in &plan.set {
+        let before = current.get(key).filter(|v| !v.is_empty()).cloned();
+        teardown_record::note(host, key_change(consumer, key, before, Some(value.clone())))?;
+    }
+    Ok(())
 }
 
 /// What to change in one consumer's keys.

@@ -1,6 +1,6 @@
 //! snap's own proxy (Ubuntu's LXD comes from the snap store):
 //! `snap set system proxy.http=… proxy.https=… proxy.no-proxy=…`, read back
-//! with `snap get system proxy -d` and changed only where it differs.
+//! with `snap get -d system` and changed only where it differs.
 
 use std::collections::BTreeMap;
 
@@ -28,19 +28,15 @@ pub fn wanted(settings: &ProxySettings) -> BTreeMap<String, String> {
 /// snap's proxy settings now. `None` when snap cannot be asked (in a dry run
 /// on a host without snapd).
 pub fn current(host: &Host) -> anyhow::Result<Option<BTreeMap<String, String>>> {
-    let cmd = CommandLine::new("snap").args(["get", "system", "proxy", "-d"]);
-    let out = match host.query_status(&cmd) {
+    // The whole system config, not `proxy`: snapd answers that one with an
+    // error (in English) where no proxy option was ever set, and the whole
+    // document always, so that its exit status alone tells.
+    let cmd = CommandLine::new("snap").args(["get", "-d", "system"]);
+    let out = match host.query(&cmd) {
         Ok(out) => out,
         Err(_) if !host.applies() => return Ok(None),
         Err(err) => return Err(err),
     };
-    if !out.success() {
-        // What snapd says when no proxy.* option was ever set.
-        if out.stderr.contains("has no \"proxy\" configuration option") {
-            return Ok(Some(BTreeMap::new()));
-        }
-        return Err(crate::host::command_failed(&cmd, &out));
-    }
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| {
         crate::exit::coded(
             crate::exit::Exit::Os,

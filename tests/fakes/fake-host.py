@@ -13,6 +13,13 @@ state.json keys, all optional:
   snaps            {"lxd": "5.21/stable"}: installed snaps and their channel
   networks         {"lxdbr0": {config...}}: LXD networks
   pools            ["default"]: LXD storage pools
+  pool_details     {"default": {"driver": "btrfs", "config": {...}}}: a pool's driver and
+                   config (a pool without details is dir); `storage create` fills it in
+  block_devices    {"/dev/vdb": {"name": "vdb", "signatures": [{"type": "ext4",
+                   "offset": "0x438"}], "mountpoint": null, "children": []}}: what
+                   lsblk and wipefs see; `wipefs --all` clears the signatures and
+                   appends the device to "wiped"
+  vgs, zpools      ["vg0"], ["tank"]: LVM volume groups and ZFS pools that exist
   profile          {"devices": {...}}: LXD's default profile
   virsh_net        {"Active": "yes", "Autostart": "yes", "ip": "192.168.122.1",
                    "netmask": "255.255.255.0"}: libvirt's default network (ip and
@@ -24,10 +31,14 @@ libvirtd and virtlogd, once started, answer on their sockets under the root
 (run/libvirt/libvirt-sock, run/libvirt/virtlogd-sock): a small listener
 process that lives while the root does.
   stale_lists      true: apt-cache has no candidate until `apt-get update`
-  dpkg_locked_until  epoch seconds: apt-get says the dpkg lock is held until then
+  (dpkg lock)      apt-get fails as apt does while another process holds an
+                   fcntl lock on $FAKE_HOST_ROOT/var/lib/dpkg/lock-frontend
   fail             a command-line prefix: that command fails with exit 1
   hang             a command-line prefix: that command hangs (a SIGSTOPped daemon)
   addrs, routes    what `ip -j -4 addr show` / `ip -j -4 route show table all` print (JSON)
+  routes6          what `ip -j -6 route show default` prints (JSON; none by default)
+  link_addrs6      {"lxcbr0": "fd42::1/64"}: IPv6 addresses in /proc/net/if_inet6 and
+                   `ip -j addr show` (lxc-net and libvirt set their bridge's)
   snap_config      {"proxy.http": ...}: `snap set system` options
   server_config    {"core.proxy_http": ...}: LXD's server config (`lxc config set`)
   incus_server_config  the same for Incus (`incus config set`)
@@ -50,7 +61,11 @@ dpkg's journal (var/lib/dpkg/updates/*) into the status file, as dpkg does.
                    bringing its bridge up sets it, and starts "dnsmasq": its
                    sockets appear in /proc/net/udp)
   no_dnsmasq       true: a bridge comes up without its DHCP/DNS server
-  iptables_nft, iptables_legacy
+  dnsmasq_killed   ["lxcbr0"]: bridges whose dnsmasq died while they stayed
+                   up; starting the runtime's network again brings it back
+  ss_extra         lines `ss -H -lnutp` prints besides each bridge's dnsmasq
+                   (DNS on the bridge's address, DHCP on 0.0.0.0%bridge:67)
+  iptables_nft, iptables_legacy, iptables_v6_nft
                    what iptables-nft-save / iptables-legacy-save print; the
                    iptables-nft/-legacy and ufw fakes change them
   nft              extra items of `nft -j list ruleset` (a JSON list)
@@ -103,8 +118,12 @@ def load():
 
 
 def save(state):
-    with open(STATE_FILE, "w") as f:
+    # Replaced whole: the tool asks several fakes at once (its reads run in
+    # parallel), and a reader must never see a half-written file.
+    temp = f"{STATE_FILE}.{os.getpid()}"
+    with open(temp, "w") as f:
         json.dump(state, f, indent=1, sort_keys=True)
+    os.replace(temp, STATE_FILE)
 
 
 def fail(message, code=1):
@@ -140,7 +159,7 @@ def write_udp(state):
     if not state.get("no_dnsmasq"):
         sockets = []
         for name, address in sorted(state.get("link_addrs", {}).items()):
-            if name in ("eth0", "lo"):
+            if name in ("eth0", "lo") or name in state.get("dnsmasq_killed", []):
                 continue
             sockets.append((address.split("/")[0], 53))
         if sockets:
@@ -148,6 +167,33 @@ def write_udp(state):
         for i, (ip, port) in enumerate(sockets):
             lines.append("%4d: %s:%04X 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 %d 2 0000000000000000 0" % (i, hex_ip(ip), port, 1000 + i))
     write_root_file("proc/net/udp", "\n".join(lines) + "\n")
+
+
+def write_if_inet6(state):
+    """/proc/net/if_inet6 for the IPv6 addresses the state gives (link_addrs6)."""
+    import ipaddress
+    lines = []
+    for i, (name, address) in enumerate(sorted(state.get("link_addrs6", {}).items())):
+        ip_, prefix = address.split("/")
+        hexed = ipaddress.IPv6Address(ip_).exploded.replace(":", "")
+        lines.append("%s %02x %02x 00 80 %8s" % (hexed, i + 2, int(prefix), name))
+    write_root_file("proc/net/if_inet6", "".join(l + "\n" for l in lines))
+
+
+def lxc_net_ipv6():
+    """LXC_IPV6_ADDR/LXC_IPV6_MASK of etc/default/lxc-net, as lxc-net reads them."""
+    values = {}
+    try:
+        with open(os.path.join(ROOT, "etc/default/lxc-net")) as f:
+            for line in f:
+                if "=" in line and not line.startswith("#"):
+                    k, v = line.strip().split("=", 1)
+                    values[k] = v.strip('"')
+    except FileNotFoundError:
+        pass
+    if values.get("LXC_IPV6_ADDR") and values.get("LXC_IPV6_MASK") and values.get("LXC_IPV6_NETWORK"):
+        return values["LXC_IPV6_ADDR"] + "/" + values["LXC_IPV6_MASK"]
+    return None
 
 
 def set_ip_forward():
@@ -206,16 +252,88 @@ def run_unit(state, unit):
     if unit in SOCKETS:
         serve_socket(SOCKETS[unit])
     if unit == "lxc-net":
+        write_root_file(LXC_NET_FLAG, "")
+        if "lxcbr0" in state.get("dnsmasq_killed", []):
+            state["dnsmasq_killed"].remove("lxcbr0")
         set_link("lxcbr0", state=state)
         set_ip_forward()
+        v6 = lxc_net_ipv6()
+        addrs6 = state.setdefault("link_addrs6", {})
+        addrs6.pop("lxcbr0", None)
+        if v6:
+            addrs6["lxcbr0"] = v6
+            write_root_file("proc/sys/net/ipv6/conf/all/forwarding", "1\n")
+        write_if_inet6(state)
     if unit == "libvirtd" and state.get("virsh_net", {}).get("Active") == "yes":
         bring_up_virbr0(state, state["virsh_net"].get("live") or state["virsh_net"])
+
+
+def dpkg_lock_held():
+    """Whether another process holds dpkg's frontend lock, as apt finds out."""
+    import fcntl
+    path = os.path.join(ROOT, "var/lib/dpkg/lock-frontend")
+    if not os.path.exists(path):
+        return False
+    with open(path, "a") as f:
+        try:
+            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.lockf(f, fcntl.LOCK_UN)
+    return False
+
+
+def stop_unit(state, unit):
+    running = state.setdefault("running", [])
+    if unit in running:
+        running.remove(unit)
+    if unit in SOCKETS:
+        path = os.path.join(ROOT, SOCKETS[unit])
+        if os.path.exists(path):
+            os.unlink(path)
+    if unit == "lxc-net":
+        flag = os.path.join(ROOT, LXC_NET_FLAG)
+        if os.path.exists(flag):
+            os.unlink(flag)
+        state.get("link_addrs", {}).pop("lxcbr0", None)
+        if state.get("link_addrs6", {}).pop("lxcbr0", None):
+            write_if_inet6(state)
+        set_link("lxcbr0", up=False, state=state)
+
+
+def dependencies(stanza):
+    out = []
+    for field in ("Depends", "Pre-Depends"):
+        for group in stanza.get(field, "").split(","):
+            names = [alt.split()[0].split(":")[0] for alt in group.split("|") if alt.strip()]
+            if names:
+                out.append(names)
+    return out
+
+
+def purge_closure(names):
+    """What purging `names` removes: them, and every installed package that
+    then has a dependency nothing installed satisfies."""
+    db = {n: st for n, st in dpkg_database().items() if st["Status"].endswith(" installed")}
+    gone = set(n for n in names if n in db)
+    changed = True
+    while changed:
+        changed = False
+        for name, st in db.items():
+            if name in gone:
+                continue
+            for group in dependencies(st):
+                if all(alt in gone or alt not in db for alt in group) and any(alt in gone for alt in group):
+                    gone.add(name)
+                    changed = True
+                    break
+    return gone
 
 
 def apt_get(state, args):
     if os.environ.get("DEBIAN_FRONTEND") != "noninteractive":
         fail("E: apt-get was run without DEBIAN_FRONTEND=noninteractive (the fake refuses)", 2)
-    if time.time() < state.get("dpkg_locked_until", 0):
+    if dpkg_lock_held():
         fail(
             "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)\n"
             "E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?",
@@ -232,6 +350,21 @@ def apt_get(state, args):
         return
     if journal_files():
         fail("E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.", 100)
+    if args[:2] == ["-s", "purge"]:
+        for name in sorted(purge_closure(args[2:])):
+            print(f"Purg {name} [1.0]")
+        return
+    if args[:1] == ["purge"]:
+        names = [a for a in args[1:] if not a.startswith("-")]
+        gone = purge_closure(names)
+        status = os.path.join(ROOT, "var/lib/dpkg/status")
+        with open(status) as f:
+            blocks = f.read().split("\n\n")
+        kept = [b for b in blocks if not any(line == f"Package: {g}" for g in gone for line in b.splitlines())]
+        with open(status, "w") as f:
+            f.write("\n\n".join(kept))
+        state.setdefault("purged", []).extend(sorted(gone))
+        return
     if args[:1] == ["install"]:
         proxy = os.path.join(ROOT, "etc/apt/apt.conf.d/80container-init-proxy")
         state["apt_proxy_at_install"] = open(proxy).read() if os.path.exists(proxy) else ""
@@ -244,6 +377,9 @@ def apt_get(state, args):
             if only_in_backports(state, p) and (not state.get("backports_lists") or "-t" not in args):
                 fail(f"E: Unable to locate package {p} (it is in bookworm-backports only)", 100)
         slow_install(packages, status_fd)
+        # What apt pulls in with them (state "pulls_in": {"lxd": ["liblxc1"]}).
+        for p in list(packages):
+            packages += [d for d in state.get("pulls_in", {}).get(p, []) if d not in packages]
         status = os.path.join(ROOT, "var/lib/dpkg/status")
         os.makedirs(os.path.dirname(status), exist_ok=True)
         with open(status, "a") as f:
@@ -403,12 +539,20 @@ def snap(state, args):
         print(f"{args[1]} ({channel}) 5.21.2 from Canonical** installed")
     elif args[:2] == ["start", "--enable"]:
         run_unit(state, args[2])
-    elif args[:2] == ["get", "system"] and args[2:] == ["proxy", "-d"]:
+    elif args[:2] == ["stop", "--disable"]:
+        stop_unit(state, args[2])
+    elif args[:2] == ["remove", "--purge"]:
+        snaps.pop(args[2], None)
+        stop_unit(state, args[2])
+    elif args == ["get", "-d", "system"]:
+        # The whole system config as one document; snapd answers it (exit 0)
+        # also where no proxy.* option was ever set.
         config = state.get("snap_config", {})
         proxy = {k.split(".", 1)[1]: v for k, v in config.items() if k.startswith("proxy.")}
-        if not proxy:
-            fail('error: snap "core" has no "proxy" configuration option')
-        print(json.dumps({"proxy": proxy}, indent=2))
+        doc = {"refresh": {"timer": "00:00~24:00/4"}}
+        if proxy:
+            doc["proxy"] = proxy
+        print(json.dumps(doc, indent=2))
     elif args[:2] == ["set", "system"]:
         config = state.setdefault("snap_config", {})
         for word in args[2:]:
@@ -428,6 +572,15 @@ def systemctl(state, args):
     if args[:2] == ["enable", "--now"]:
         for unit in args[2:]:
             run_unit(state, unit.removesuffix(".service").removesuffix(".socket"))
+            state.setdefault("enabled", []).append(unit)
+        return
+    if args[:2] == ["is-enabled", "--quiet"]:
+        sys.exit(0 if args[2] in state.get("enabled", []) else 1)
+    if args[0] == "stop":
+        stop_unit(state, args[1].removesuffix(".service").removesuffix(".socket"))
+        return
+    if args[0] == "disable":
+        state["enabled"] = [u for u in state.get("enabled", []) if u != args[1]]
         return
     if args[0] == "restart":
         run_unit(state, args[1])
@@ -435,12 +588,28 @@ def systemctl(state, args):
     fail("the fake systemctl does not know " + shlex.join(args))
 
 
+LXC_NET_FLAG = "run/lxc/network_up"
+
+
 def service(state, args):
     unit, action = args
+    if unit == "lxc-net" and action == "status":
+        # Debian's lxc-net script knows no `status`.
+        print("Usage: /etc/init.d/lxc-net {start|stop|restart|reload|force-reload}")
+        sys.exit(2)
     if action == "status":
         sys.exit(0 if unit in state.get("running", []) else 3)
+    if unit == "lxc-net" and action == "start" and os.path.exists(os.path.join(ROOT, LXC_NET_FLAG)):
+        # As lxc-net: its flag file says it runs, whatever is left of it.
+        print("lxc-net is already running")
+        sys.exit(1)
+    if action == "restart":
+        stop_unit(state, unit)
     if action in ("start", "restart"):
         run_unit(state, unit)
+        return
+    if action == "stop":
+        stop_unit(state, unit)
         return
     fail("the fake service does not know " + shlex.join(args))
 
@@ -478,6 +647,12 @@ def lxd(state, args):
         timeout = next((a.split("=", 1)[1] for a in args if a.startswith("--timeout=")), "0")
         if not lxd_socket_answers(state):
             fail(f"Error: LXD still not running after {timeout}s timeout (the fake is not started)")
+        return
+    if args[0] == "shutdown":
+        stop_unit(state, "lxd")
+        pid = os.path.join(ROOT, "run/lxd.pid")
+        if os.path.exists(pid):
+            os.unlink(pid)
         return
     fail("the fake lxd does not know " + shlex.join(args))
 
@@ -544,10 +719,21 @@ def lxd_like(state, objects, args, bridge, client):
         path = args[1]
         if path == "/1.0":
             print(json.dumps({"config": objects_config.get(config_key, {}), "api_status": "stable"}))
+        elif path == "/1.0/networks":
+            # The daemon lists the host's interfaces beside its own networks.
+            names = sorted(set(networks) | {"lo", "eth0"})
+            print(json.dumps([f"/1.0/networks/{name}" for name in names]))
+        elif path == "/1.0/storage-pools":
+            # Incus 6.0 prints nothing at all for an empty collection.
+            if pools or client != "incus":
+                print(json.dumps([f"/1.0/storage-pools/{name}" for name in pools]))
         elif path == f"/1.0/networks/{bridge}":
             if bridge not in networks:
                 fail("Error: Network not found")
-            print(json.dumps({"config": networks[bridge], "managed": True, "type": "bridge"}))
+            used_by = [f"/1.0/profiles/default" for d in profile["devices"].values() if d.get("network") == bridge]
+            print(json.dumps({"config": networks[bridge], "managed": True, "type": "bridge", "used_by": used_by}))
+        elif path == "/1.0/instances?all-projects=true":
+            print(json.dumps([f"/1.0/instances/{name}" for name in state.get("instances", {})]))
         elif path == f"/1.0/networks/{bridge}/state":
             if bridge not in networks:
                 fail("Error: Network not found")
@@ -555,7 +741,14 @@ def lxd_like(state, objects, args, bridge, client):
         elif path == "/1.0/storage-pools/default":
             if "default" not in pools:
                 fail("Error: Storage pool not found")
-            print(json.dumps({"name": "default", "driver": "dir"}))
+            used_by = [f"/1.0/profiles/default" for d in profile["devices"].values() if d.get("pool") == "default"]
+            used_by += objects.get("pool_used_by", [])
+            details = objects.get("pool_details", {}).get("default", {"driver": "dir", "config": {"source": f"/var/lib/{_runtime_dir(client)}/storage-pools/default"}})
+            print(json.dumps(dict({"name": "default", "status": "Created", "used_by": used_by}, **details)))
+        elif path == "/1.0/storage-pools/default/resources":
+            if "default" not in pools:
+                fail("Error: Storage pool not found")
+            print(json.dumps({"space": {"used": 1 << 30, "total": 30 << 30}, "inodes": {"used": 0, "total": 0}}))
         elif path == "/1.0/profiles/default":
             used_by = [f"/1.0/instances/{name}" for name in state.get("instances", {})]
             print(json.dumps(dict(profile, used_by=used_by)))
@@ -574,12 +767,38 @@ def lxd_like(state, objects, args, bridge, client):
         bring_up_lxd_network(state, networks[args[2]], args[2])
     elif args[:2] == ["network", "unset"]:
         networks[args[2]].pop(args[3], None)
+    elif args[:2] == ["network", "delete"]:
+        del networks[args[2]]
+        state.get("link_addrs", {}).pop(args[2], None)
+        path = os.path.join(ROOT, "sys/class/net", args[2])
+        for name in os.listdir(path) if os.path.isdir(path) else []:
+            os.unlink(os.path.join(path, name))
+        if os.path.isdir(path):
+            os.rmdir(path)
+    elif args[:2] == ["storage", "delete"]:
+        pools.remove(args[2])
     elif args[:2] == ["config", "set"] and len(args) == 4:
         objects_config.setdefault(config_key, {})[args[2]] = args[3]
     elif args[:2] == ["config", "unset"] and len(args) == 3:
         objects_config.setdefault(config_key, {}).pop(args[2], None)
     elif args[:2] == ["storage", "create"]:
-        pools.append(args[2])
+        name, driver, config = args[2], args[3], key_values(args[4:])
+        if name in pools:
+            fail(f"Error: Storage pool {name} already exists")
+        pools.append(name)
+        source = config.get("source", "")
+        config["volatile.initial_source"] = source
+        if driver != "dir" and not source:
+            config["source"] = f"/var/lib/{_runtime_dir(client)}/disks/{name}.img"
+            config.setdefault("size", "5GiB")
+        elif driver == "btrfs" and source.startswith("/dev/"):
+            config["source"] = "/dev/disk/by-uuid/0b7e1f6e-fake"
+        if driver == "lvm":
+            config.setdefault("lvm.vg_name", source if source and not source.startswith("/") else name)
+            config.setdefault("lvm.thinpool_name", "LXDThinPool")
+        if driver == "zfs":
+            config.setdefault("zfs.pool_name", source if source and not source.startswith("/") else name)
+        objects.setdefault("pool_details", {})[name] = {"driver": driver, "config": config}
     elif args[:3] == ["profile", "device", "add"]:
         device = key_values(args[6:])
         device["type"] = args[5]
@@ -592,6 +811,88 @@ def lxd_like(state, objects, args, bridge, client):
         profile["devices"][args[4]].pop(args[5], None)
     else:
         fail(f"Error: the fake {client} does not know " + shlex.join(args))
+
+
+def _runtime_dir(client):
+    return "incus" if client == "incus" else "lxd"
+
+
+def block_device(state, path):
+    dev = state.get("block_devices", {}).get(path)
+    if dev is None:
+        fail(f"lsblk: {path}: not a block device", 32)
+    return dev
+
+
+def lsblk_entry(dev):
+    return {
+        "name": dev["name"],
+        "type": dev.get("type", "disk"),
+        "fstype": dev.get("fstype"),
+        "pttype": dev.get("pttype"),
+        "mountpoint": dev.get("mountpoint"),
+        "children": [lsblk_entry(c) for c in dev.get("children", [])],
+    }
+
+
+def lsblk(state, args):
+    """lsblk -J -o NAME,TYPE,FSTYPE,PTTYPE,MOUNTPOINT -- DEV"""
+    assert args[:4] == ["-J", "-o", "NAME,TYPE,FSTYPE,PTTYPE,MOUNTPOINT", "--"], args
+    dev = block_device(state, args[4])
+    print(json.dumps({"blockdevices": [lsblk_entry(dev)]}))
+
+
+def wipefs(state, args):
+    if args[:3] == ["--no-act", "--json", "--"]:
+        dev = block_device(state, args[3])
+        sigs = [dict({"device": dev["name"]}, **sig) for sig in dev.get("signatures", [])]
+        if sigs:
+            print(json.dumps({"signatures": sigs}))
+        return
+    if args[:2] == ["--all", "--"]:
+        dev = block_device(state, args[2])
+        dev["signatures"] = []
+        dev.pop("fstype", None)
+        dev.pop("pttype", None)
+        state.setdefault("wiped", []).append(args[2])
+        return
+    fail("the fake wipefs does not know " + shlex.join(args))
+
+
+def vgs(state, args):
+    assert args[:3] == ["--noheadings", "-o", "vg_name"], args
+    if args[3] not in state.get("vgs", []):
+        fail(f'  Volume group "{args[3]}" not found', 5)
+    print("  " + args[3])
+
+
+def zpool(state, args):
+    assert args[:4] == ["list", "-H", "-o", "name"], args
+    if args[4] not in state.get("zpools", []):
+        fail(f"cannot open '{args[4]}': no such pool")
+    print(args[4])
+
+
+def gpasswd(state, args):
+    assert args[:1] == ["-d"], args
+    user, group = args[1], args[2]
+    path = os.path.join(ROOT, "etc/group")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for i, line in enumerate(lines):
+        fields = line.split(":")
+        if fields[0] == group:
+            members = [m for m in fields[3].split(",") if m]
+            if user not in members:
+                fail(f"gpasswd: user '{user}' is not a member of '{group}'", 3)
+            fields[3] = ",".join(m for m in members if m != user)
+            lines[i] = ":".join(fields)
+            break
+    else:
+        fail(f"gpasswd: group '{group}' does not exist in /etc/group", 3)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"Removing user {user} from group {group}")
 
 
 def usermod(state, args):
@@ -623,12 +924,14 @@ def net_xml(net):
     mask = net.get("netmask", "255.255.255.0")
     base = ip.rsplit(".", 1)[0]
     mtu = f"  <mtu size='{net['mtu']}'/>\n" if net.get("mtu") else ""
+    nat66 = " ipv6='yes'" if net.get("nat66") else ""
+    v6 = f"  <ip family='ipv6' address='{net['ip6']}' prefix='64'>\n  </ip>\n" if net.get("ip6") else ""
     return (
         f"<network>\n  <name>default</name>\n  <uuid>{NET_UUID}</uuid>\n"
-        "  <forward mode='nat'>\n    <nat>\n      <port start='1024' end='65535'/>\n    </nat>\n  </forward>\n"
+        f"  <forward mode='nat'>\n    <nat{nat66}>\n      <port start='1024' end='65535'/>\n    </nat>\n  </forward>\n"
         f"  <bridge name='virbr0' stp='on' delay='0'/>\n{mtu}  <mac address='{NET_MAC}'/>\n"
         f"  <ip address='{ip}' netmask='{mask}'>\n    <dhcp>\n"
-        f"      <range start='{base}.2' end='{base}.254'/>\n    </dhcp>\n  </ip>\n</network>\n"
+        f"      <range start='{base}.2' end='{base}.254'/>\n    </dhcp>\n  </ip>\n{v6}</network>\n"
     )
 
 
@@ -640,6 +943,12 @@ def bring_up_virbr0(state, live):
     set_link("virbr0", state=state, address=f"{ip}/{prefix_of(mask)}")
     write_root_file("sys/class/net/virbr0/mtu", f"{live.get('mtu') or 1500}\n")
     set_ip_forward()
+    addrs6 = state.setdefault("link_addrs6", {})
+    addrs6.pop("virbr0", None)
+    if live.get("ip6"):
+        addrs6["virbr0"] = live["ip6"] + "/64"
+        write_root_file("proc/sys/net/ipv6/conf/all/forwarding", "1\n")
+    write_if_inet6(state)
 
 
 def prefix_of(mask):
@@ -697,6 +1006,14 @@ def bring_up_lxd_network(state, config, name):
         write_root_file(f"sys/class/net/{name}/mtu", config["bridge.mtu"] + "\n")
     if config.get("ipv4.nat") == "true":
         set_ip_forward()
+    v6 = config.get("ipv6.address", "none")
+    addrs6 = state.setdefault("link_addrs6", {})
+    if v6 not in ("", "none", "auto"):
+        addrs6[name] = v6
+        write_root_file("proc/sys/net/ipv6/conf/all/forwarding", "1\n")
+    else:
+        addrs6.pop(name, None)
+    write_if_inet6(state)
 
 
 def virsh(state, args):
@@ -727,8 +1044,12 @@ def virsh(state, args):
             fail(f"error: operation failed: network 'default' already exists with uuid {NET_UUID}")
         ip = root.find("ip")
         mtu = root.find("mtu")
+        ip6 = root.find("ip[@family='ipv6']")
+        nat = root.find("forward/nat")
         defined = {"ip": ip.get("address"), "netmask": ip.get("netmask"),
-                   "mtu": mtu.get("size") if mtu is not None else None}
+                   "mtu": mtu.get("size") if mtu is not None else None,
+                   "ip6": ip6.get("address") if ip6 is not None else None,
+                   "nat66": nat is not None and nat.get("ipv6") == "yes"}
         if net is None:
             net = state["virsh_net"] = {"Active": "no", "Autostart": "no"}
         net.update(defined)
@@ -737,13 +1058,18 @@ def virsh(state, args):
             fail("error: Failed to start network default\nerror: Requested operation is not valid: network is already active")
         net["Active"] = "yes"
         net["live"] = {"ip": net.get("ip", "192.168.122.1"), "netmask": net.get("netmask", "255.255.255.0"),
-                       "mtu": net.get("mtu")}
+                       "mtu": net.get("mtu"), "ip6": net.get("ip6")}
         bring_up_virbr0(state, net["live"])
     elif what == "net-destroy":
         net["Active"] = "no"
         net.pop("live", None)
         state.get("link_addrs", {}).pop("virbr0", None)
+        if state.get("link_addrs6", {}).pop("virbr0", None):
+            write_if_inet6(state)
         set_link("virbr0", up=False, state=state)
+    elif what == "net-autostart" and "--disable" in rest:
+        os.unlink(os.path.join(ROOT, "etc/libvirt/qemu/networks/autostart/default.xml"))
+        net["Autostart"] = "no"
     elif what == "net-autostart":
         autostart_link(state, "qemu/networks", "network")
         net["Autostart"] = "yes"
@@ -751,6 +1077,30 @@ def virsh(state, args):
         assert "--name" in rest, args
         if listed(rest, pool is not None, pool and pool["State"] == "running", pool and pool["Autostart"] == "yes"):
             print("default")
+        print()
+    elif what == "list":
+        assert rest == ["--all", "--name"], args
+        for name in state.get("domains", []):
+            print(name)
+        print()
+    elif what == "net-undefine":
+        if net["Active"] == "yes":
+            net.pop("ip", None)
+        else:
+            del state["virsh_net"]
+        link = os.path.join(ROOT, "etc/libvirt/qemu/networks/autostart/default.xml")
+        if os.path.lexists(link):
+            os.unlink(link)
+    elif what == "pool-destroy":
+        pool["State"] = "inactive"
+    elif what == "pool-undefine":
+        del state["virsh_pool"]
+        link = os.path.join(ROOT, "etc/libvirt/storage/autostart/default.xml")
+        if os.path.lexists(link):
+            os.unlink(link)
+    elif what == "vol-list":
+        for name in pool.get("volumes", []):
+            print(name)
         print()
     elif what == "pool-define-as":
         state["virsh_pool"] = {"State": "inactive", "Autostart": "no"}
@@ -787,6 +1137,9 @@ def ip_json_links(state):
         if name in addrs:
             ip_, prefix = addrs[name].split("/")
             link["addr_info"].append({"family": "inet", "local": ip_, "prefixlen": int(prefix)})
+        if name in state.get("link_addrs6", {}):
+            ip_, prefix = state["link_addrs6"][name].split("/")
+            link["addr_info"].append({"family": "inet6", "local": ip_, "prefixlen": int(prefix), "scope": "global"})
         out.append(link)
     return out
 
@@ -797,10 +1150,41 @@ def ip(state, args):
         print(json.dumps(state.get("addrs", ADDRS) + addrs))
     elif args == ["-j", "-4", "route", "show", "table", "all"]:
         print(json.dumps(state.get("routes", ROUTES) + routes))
+    elif args == ["-j", "-6", "route", "show", "default"]:
+        print(json.dumps(state.get("routes6", [])))
     elif args == ["-j", "addr", "show"]:
-        print(json.dumps(ip_json_links(state)))
+        # Every interface with every address: the links under sys/class/net,
+        # and the addresses the state gives (eth0's, a VPN's, virbr0's).
+        links = ip_json_links(state)
+        for extra in state.get("addrs", ADDRS) + addrs:
+            same = next((l for l in links if l["ifname"] == extra["ifname"]), None)
+            if same is None:
+                links.append(dict({"flags": ["UP", "LOWER_UP"], "mtu": 1500}, **extra))
+                continue
+            known = {a.get("local") for a in same["addr_info"]}
+            same["addr_info"] += [a for a in extra.get("addr_info", []) if a.get("local") not in known]
+        print(json.dumps(links))
     else:
         fail("the fake ip does not know " + shlex.join(args))
+
+
+def ss(state, args):
+    if args != ["-H", "-lnutp"]:
+        fail("the fake ss does not know " + shlex.join(args))
+    lines = []
+    if not state.get("no_dnsmasq"):
+        killed = state.get("dnsmasq_killed", [])
+        bridges = [(n, a) for n, a in sorted(state.get("link_addrs", {}).items())
+                   if n not in ("eth0", "lo") and n not in killed]
+        for i, (name, address) in enumerate(bridges):
+            pid = 4000 + i
+            users = f'users:(("dnsmasq",pid={pid},fd=6))'
+            ip_ = address.split("/")[0]
+            lines.append(f"udp UNCONN 0 0 {ip_}:53 0.0.0.0:* {users}")
+            lines.append(f"udp UNCONN 0 0 0.0.0.0%{name}:67 0.0.0.0:* {users}")
+            lines.append(f"tcp LISTEN 0 32 {ip_}:53 0.0.0.0:* {users}")
+    lines += state.get("ss_extra", [])
+    print("\n".join(lines))
 
 
 def apt_config(state, args):
@@ -852,6 +1236,16 @@ def iptables_save(backend):
 
 def iptables(backend):
     def tool(state, args):
+        if args[0] in ("-C", "-D"):
+            text = iptables_text(state, backend)
+            line = f"-A {args[1]} " + save_words(args[2:])
+            lines = text.splitlines()
+            if line not in lines:
+                fail("iptables: Bad rule (does a matching rule exist in that chain?).")
+            if args[0] == "-D":
+                lines.remove(line)
+                state["iptables_" + backend] = "\n".join(lines) + "\n"
+            return
         if args[0] not in ("-I", "-A"):
             fail(f"the fake iptables-{backend} does not know " + shlex.join(args))
         chain = args[1]
@@ -862,11 +1256,36 @@ def iptables(backend):
     return tool
 
 
+UFW_RULES = {
+    "allow in on": ("ufw-user-input", "-i"),
+    "route allow in on": ("ufw-user-forward", "-i"),
+    "route allow out on": ("ufw-user-forward", "-o"),
+}
+
+
 def ufw(state, args):
     backend = state.get("ufw_backend", "nft")
     text = iptables_text(state, backend)
     if ":ufw-user-input " not in text:
         fail("ERROR: ufw is not active (fake)")
+    added = state.setdefault("ufw_added", [])
+    if args == ["show", "added"]:
+        print("Added user rules (see 'ufw status' for running firewall):")
+        for rule in added:
+            print("ufw " + rule)
+        return
+    if args[:1] == ["delete"] or args[:2] == ["route", "delete"]:
+        words = args[1:] if args[0] == "delete" else ["route"] + args[2:]
+        rule = " ".join(words)
+        if rule not in added:
+            fail("Could not delete non-existent rule")
+        added.remove(rule)
+        chain, flag = UFW_RULES[" ".join(words[:-1])]
+        lines = text.splitlines()
+        lines.remove(f"-A {chain} {flag} {words[-1]} -j ACCEPT")
+        state["iptables_" + backend] = "\n".join(lines) + "\n"
+        print("Rule deleted")
+        return
     words = " ".join(args[:-1])
     name = args[-1]
     rule = {
@@ -878,6 +1297,7 @@ def ufw(state, args):
         fail("ERROR: the fake ufw does not know " + shlex.join(args))
     chain, match = rule
     state["iptables_" + backend] = add_rule(text, chain, f"-A {chain} {match} -j ACCEPT", False)
+    added.append(" ".join(args))
     print("Rule added")
 
 
@@ -887,10 +1307,21 @@ def firewall_cmd(state, args):
         fail("FirewallD is not running", 252)
     permanent = "--permanent" in args
     rest = [a for a in args if a != "--permanent"]
-    if len(rest) != 2 or rest[0] != "--zone=trusted" or not rest[1].startswith("--change-interface="):
+    key = "permanent_trusted" if permanent else "trusted"
+    verb = rest[1].split("=", 1)[0] if len(rest) == 2 else ""
+    if len(rest) != 2 or rest[0] != "--zone=trusted" or verb not in (
+            "--change-interface", "--query-interface", "--remove-interface"):
         fail("the fake firewall-cmd does not know " + shlex.join(args))
     name = rest[1].split("=", 1)[1]
-    key = "permanent_trusted" if permanent else "trusted"
+    if verb == "--query-interface":
+        present = name in fw.get(key, [])
+        print("yes" if present else "no")
+        sys.exit(0 if present else 1)
+    if verb == "--remove-interface":
+        if name in fw.get(key, []):
+            fw[key].remove(name)
+        print("success")
+        return
     if name not in fw.setdefault(key, []):
         fw[key].append(name)
     print("success")
@@ -945,9 +1376,10 @@ def nft(state, args):
         fail("the fake nft does not know " + shlex.join(args))
     items = [{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}]
     # iptables-nft's tables, whose rules nft shows as opaque xt expressions.
-    for line in iptables_text(state, "nft").splitlines():
-        if line.startswith("*"):
-            items.append({"table": {"family": "ip", "name": line[1:], "handle": len(items)}})
+    for backend, family in (("nft", "ip"), ("v6_nft", "ip6")):
+        for line in iptables_text(state, backend).splitlines():
+            if line.startswith("*"):
+                items.append({"table": {"family": family, "name": line[1:], "handle": len(items)}})
     items += state.get("nft", [])
     if state.get("firewalld") is not None:
         items += firewalld_items(state["firewalld"])
@@ -966,15 +1398,23 @@ TOOLS = {
     "lxc": lxc,
     "incus": incus,
     "usermod": usermod,
+    "gpasswd": gpasswd,
     "lxc-ls": lxc_ls,
     "virsh": virsh,
     "ip": ip,
+    "ss": ss,
     "dpkg-query": dpkg_query,
     "dpkg": dpkg,
+    "lsblk": lsblk,
+    "wipefs": wipefs,
+    "vgs": vgs,
+    "zpool": zpool,
     "nft": nft,
     "iptables-nft-save": iptables_save("nft"),
     "iptables-legacy-save": iptables_save("legacy"),
     "iptables-nft": iptables("nft"),
+    "ip6tables-nft-save": iptables_save("v6_nft"),
+    "ip6tables-nft": iptables("v6_nft"),
     "iptables-legacy": iptables("legacy"),
     "ufw": ufw,
     "firewall-cmd": firewall_cmd,
@@ -995,6 +1435,7 @@ def main():
         # A translated tool says "Aktiv:" where the tool parses "Active:".
         fail(f"{name}: run without LC_ALL=C (the fake refuses)", 2)
     state = load()
+    before = json.dumps(state, sort_keys=True)
     prefix = state.get("fail")
     if prefix and line.startswith(prefix):
         fail(f"Error: {name} failed as the test asked (fake)", 1)
@@ -1006,7 +1447,9 @@ def main():
     try:
         TOOLS[name](state, args)
     finally:
-        save(state)
+        # Only a fake that changed something writes: reads run at once.
+        if json.dumps(state, sort_keys=True) != before:
+            save(state)
 
 
 if __name__ == "__main__":

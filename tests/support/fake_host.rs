@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-const TOOLS: [&str; 16] = [
+const TOOLS: [&str; 22] = [
     "apt-get",
     "apt-cache",
     "apt-config",
@@ -19,17 +19,25 @@ const TOOLS: [&str; 16] = [
     "lxc",
     "incus",
     "usermod",
+    "gpasswd",
     "lxc-ls",
     "virsh",
     "ip",
     "dpkg-query",
     "dpkg",
+    "ss",
+    "lsblk",
+    "wipefs",
+    "vgs",
+    "zpool",
 ];
 
 /// The firewall tools, faked only for hosts that have them (`with_firewall_tools`).
-const FIREWALL_TOOLS: [&str; 7] = [
+const FIREWALL_TOOLS: [&str; 9] = [
     "nft",
     "iptables-nft-save",
+    "ip6tables-nft-save",
+    "ip6tables-nft",
     "iptables-legacy-save",
     "iptables-nft",
     "iptables-legacy",
@@ -221,6 +229,16 @@ impl FakeHost {
     /// A runtime's bridge as a running runtime leaves it: up with its
     /// address, dnsmasq listening there (DNS on the address, DHCP on
     /// 0.0.0.0:67 in /proc/net/udp), and forwarding on for its NAT.
+    /// What `setup` persists for a bridge with NAT: forwarding from boot on.
+    pub fn forwarding_persisted(&self) {
+        self.write(
+            "etc/sysctl.d/60-container-init.conf",
+            "# Written by container-init (forwarding enable|disable, and setup for NAT); rewritten whole on each change.\n\
+             # Containers on a bridge reach the network through this host.\n\
+             net.ipv4.ip_forward = 1\n",
+        );
+    }
+
     pub fn bridge_up(&self, name: &str, address: &str) {
         self.write(&format!("sys/class/net/{name}/flags"), "0x1003\n");
         let mut state = self.state();
@@ -304,7 +322,7 @@ impl FakeHost {
             .collect()
     }
 
-    fn log(&self) -> Vec<String> {
+    pub fn log(&self) -> Vec<String> {
         fs::read_to_string(self.state.path().join("log"))
             .unwrap_or_default()
             .lines()
@@ -382,4 +400,12 @@ impl FakeHost {
         }
         cmd
     }
+}
+
+/// Command lines in a fixed order: a converged run asks its last reads all
+/// at once, so they reach the fakes in any order.
+pub fn sorted<S: AsRef<str>>(commands: &[S]) -> Vec<String> {
+    let mut out: Vec<String> = commands.iter().map(|c| c.as_ref().to_string()).collect();
+    out.sort();
+    out
 }

@@ -33,7 +33,9 @@ pub fn json(status: u16, body: &str) -> Reply {
 }
 
 /// A CA and a server certificate for 127.0.0.1 and localhost, made once per
-/// test binary.
+/// test binary. The certificate also names 10.0.2.2, the address at which a
+/// QEMU guest on user networking reaches this machine's loopback (the VM
+/// tests' controller).
 pub struct Pki {
     pub dir: PathBuf,
 }
@@ -71,7 +73,7 @@ pub fn pki() -> &'static Pki {
         ]);
         std::fs::write(
             dir.join("server.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            "subjectAltName=IP:127.0.0.1,IP:10.0.2.2,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
         )
         .unwrap();
         run(&[
@@ -103,6 +105,14 @@ fn tls_config(dir: &Path) -> Arc<rustls::ServerConfig> {
     Arc::new(config)
 }
 
+/// A reply made from the request's head.
+pub type Route = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
+
+enum Answer {
+    Scripted(Reply),
+    Routed(Route),
+}
+
 pub struct Server {
     pub port: u16,
     tls: bool,
@@ -124,7 +134,25 @@ impl Server {
                 let reply = script[n.min(script.len() - 1)].clone();
                 let seen = seen.clone();
                 let config = config.clone();
-                thread::spawn(move || serve(stream, config, reply, seen));
+                thread::spawn(move || serve(stream, config, Answer::Scripted(reply), seen));
+            }
+        });
+        Server { port, tls, requests }
+    }
+
+    /// Answer every request by what `route` makes of its head (the request
+    /// line and the headers).
+    pub fn start_routed(tls: bool, route: Route) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let config = tls.then(|| tls_config(&pki().dir));
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (seen, config, route) = (seen.clone(), config.clone(), route.clone());
+                thread::spawn(move || serve(stream, config, Answer::Routed(route), seen));
             }
         });
         Server { port, tls, requests }
@@ -143,7 +171,7 @@ impl Server {
 fn serve(
     stream: TcpStream,
     config: Option<Arc<rustls::ServerConfig>>,
-    reply: Reply,
+    reply: Answer,
     seen: Arc<Mutex<Vec<String>>>,
 ) {
     stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
@@ -163,7 +191,7 @@ fn serve(
 
 fn handle(
     stream: &mut (impl Read + Write),
-    reply: Reply,
+    answer: Answer,
     seen: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(&mut *stream);
@@ -178,6 +206,10 @@ fn handle(
         }
         head.push_str(&line);
     }
+    let reply = match answer {
+        Answer::Scripted(reply) => reply,
+        Answer::Routed(route) => route(&head),
+    };
     seen.lock().unwrap().push(head);
     drop(reader);
     match reply {

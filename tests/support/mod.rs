@@ -1,7 +1,11 @@
 //! Shared pieces of the CLI tests: the built binary, fixture trees under
 //! `tests/fixtures/<case>/{in,expected}`, and tree comparison.
 #![allow(dead_code)]
+// The support code builds fake hosts and test trees directly, outside Host.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+pub mod child;
+pub mod e2e_host;
 pub mod fake_host;
 pub mod guest_image;
 pub mod https;

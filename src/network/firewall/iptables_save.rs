@@ -112,6 +112,10 @@ fn parse_rule(args: &[String], text: String) -> Rule {
                 states: list(&value(i)),
                 negate,
             }),
+            "--ctstatus" => matches.push(Match::CtStatus {
+                statuses: list(&value(i)),
+                negate,
+            }),
             "-s" | "--source" | "-d" | "--destination" => match Cidr::parse(&value(i)) {
                 Some(net) => matches.push(Match::Address {
                     source: arg.starts_with("-s") || arg == "--source",

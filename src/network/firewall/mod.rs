@@ -19,6 +19,56 @@ use ruleset::{Addr, Cidr, Drop, Hook, Oif, Origin, Packet, Table};
 /// The tables iptables-nft keeps in nf_tables under family `ip`.
 const XTABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
 
+/// The IPv6 tables of ip6tables (nft and legacy backends), which `nft`
+/// shows only as opaque `xt` expressions: read only where a bridge has
+/// IPv6, beside [`read`]'s (which hold nft's own `ip6` and `inet` tables).
+pub fn read_v6(host: &Host, nft_tables: &[Table]) -> anyhow::Result<Vec<Table>> {
+    let mut tables = Vec::new();
+    let xtables_in_use = nft_tables
+        .iter()
+        .any(|t| t.family == "ip6" && t.origin == Origin::Nft && XTABLES.contains(&t.name.as_str()));
+    if xtables_in_use
+        && let Some(out) = host.query_installed(&CommandLine::new("ip6tables-nft-save"))?
+        && out.success()
+    {
+        tables.extend(as_ip6(iptables_save::parse(&out.stdout, Origin::IptablesNft)));
+    }
+    let legacy_in_use = host
+        .read_optional("/proc/net/ip6_tables_names")?
+        .is_some_and(|names| !names.iter().all(u8::is_ascii_whitespace));
+    if legacy_in_use
+        && let Some(out) = host.query_installed(&CommandLine::new("ip6tables-legacy-save"))?
+        && out.success()
+    {
+        tables.extend(as_ip6(iptables_save::parse(&out.stdout, Origin::IptablesLegacy)));
+    }
+    Ok(tables)
+}
+
+fn as_ip6(tables: Vec<Table>) -> Vec<Table> {
+    tables
+        .into_iter()
+        .map(|t| Table {
+            family: "ip6".into(),
+            ..t
+        })
+        .collect()
+}
+
+/// The tables of both families: nft's own `ip6` view of an ip6tables-nft
+/// table gives way to ip6tables-nft-save's, as for IPv4.
+pub fn with_v6(mut tables: Vec<Table>, v6: Vec<Table>) -> Vec<Table> {
+    tables.retain(|t| {
+        !(t.family == "ip6"
+            && t.origin == Origin::Nft
+            && v6
+                .iter()
+                .any(|x| x.origin == Origin::IptablesNft && x.name == t.name))
+    });
+    tables.extend(v6);
+    tables
+}
+
 /// Every IPv4 table on the host, each from the tool that reads it best:
 /// iptables-nft's own tables through `iptables-nft-save` (their matches are
 /// opaque `xt` expressions to nft), the rest through `nft -j`, and the legacy
@@ -92,6 +142,8 @@ pub struct Scope<'a> {
     pub address: Option<(Ipv4Addr, u8)>,
     /// The device of the default route.
     pub uplink: Option<&'a str>,
+    /// IPv6 packets (`address` is then `None`: guests configure their own).
+    pub v6: bool,
 }
 
 impl Class {
@@ -160,6 +212,15 @@ impl Class {
         }
     }
 
+    /// The kinds to look at for IPv6: no DHCP (guests configure themselves
+    /// from router advertisements), forwarding where NAT66 routes guests out.
+    pub fn all_v6(nat66: bool, br_netfilter: bool) -> Vec<Class> {
+        Class::all(nat66, br_netfilter)
+            .into_iter()
+            .filter(|c| *c != Class::Dhcp)
+            .collect()
+    }
+
     /// The kinds to look at: forwarding only matters where NAT routes guests
     /// out, and guest-to-guest only where br_netfilter shows it to iptables.
     pub fn all(nat: bool, br_netfilter: bool) -> Vec<Class> {
@@ -203,15 +264,26 @@ fn owner(tables: &[Table], drop: &Drop) -> Owner {
         return Owner::Other;
     };
     let builtin = matches!(drop.chain.as_str(), "INPUT" | "FORWARD");
+    if drop.origin == Origin::Nft && drop.table == docker::NFT_TABLE {
+        return Owner::Docker;
+    }
+    // Under its nftables backend Docker keeps no iptables chain, but the
+    // `FORWARD` policy `DROP` its iptables backend left still drops.
+    let docker_nft = docker::nft_backend(tables);
     if drop.origin != Origin::Nft
-        && table.chain(docker::USER_CHAIN).is_some()
+        && (table.chain(docker::USER_CHAIN).is_some() || docker_nft)
         && ((builtin && drop.rule.is_none() && drop.chain == "FORWARD") || drop.chain.starts_with("DOCKER"))
     {
         return Owner::Docker;
     }
     if drop.origin != Origin::Nft
-        && table.chains.iter().any(|c| c.name.starts_with("ufw-"))
-        && ((builtin && drop.rule.is_none()) || drop.chain.starts_with("ufw-"))
+        && table
+            .chains
+            .iter()
+            .any(|c| c.name.starts_with("ufw-") || c.name.starts_with("ufw6-"))
+        && ((builtin && drop.rule.is_none())
+            || drop.chain.starts_with("ufw-")
+            || drop.chain.starts_with("ufw6-"))
     {
         return Owner::Ufw;
     }
@@ -239,7 +311,7 @@ impl fmt::Display for Blocked {
 pub fn blocked(tables: &[Table], scope: &Scope, classes: &[Class]) -> Vec<Blocked> {
     let mut out = Vec::new();
     for &class in classes {
-        for drop in ruleset::drops(tables, &class.packet(scope)) {
+        for drop in ruleset::drops_in(tables, &class.packet(scope), scope.v6) {
             out.push(Blocked {
                 class,
                 owner: owner(tables, &drop),
@@ -262,7 +334,12 @@ pub fn opening(
     let classes: Vec<Class> = blocked.iter().map(|b| b.class).collect();
     match owner {
         Owner::Docker => {
-            let origins: Vec<Origin> = blocked.iter().map(|b| b.drop.origin).collect();
+            // Docker's own nft table takes no one else's rules.
+            let (classes, origins): (Vec<Class>, Vec<(Origin, bool)>) = blocked
+                .iter()
+                .filter(|b| b.drop.origin != Origin::Nft)
+                .map(|b| (b.class, (b.drop.origin, b.drop.family == "ip6")))
+                .unzip();
             docker::open(bridge, &classes, &origins, tables)
         }
         Owner::Ufw => ufw::open(bridge, &classes, tables),
@@ -271,9 +348,38 @@ pub fn opening(
     }
 }
 
+/// The record's entry for a command that opens a bridge: its backend and
+/// the words teardown needs to find and delete the same rule.
+pub fn recorded(cmd: &CommandLine) -> Option<crate::record::Change> {
+    use crate::record::FirewallBackend as B;
+    let args = cmd.arguments();
+    let (backend, rule) = match cmd.program() {
+        "iptables-nft" | "iptables" => (B::IptablesNft, args.get(1..)?),
+        "ip6tables-nft" | "ip6tables" => (B::Ip6tablesNft, args.get(1..)?),
+        "iptables-legacy" => (B::IptablesLegacy, args.get(1..)?),
+        "ip6tables-legacy" => (B::Ip6tablesLegacy, args.get(1..)?),
+        "ufw" => (B::Ufw, args),
+        "firewall-cmd" => (B::Firewalld, args),
+        _ => return None,
+    };
+    Some(crate::record::Change::FirewallRule {
+        backend,
+        rule: rule.to_vec(),
+    })
+}
+
+/// Whether the tool can open this drop itself: it owns no rule of Docker's
+/// nftables backend, nor anyone's own.
+pub fn openable(b: &Blocked) -> bool {
+    b.owner != Owner::Other && !(b.owner == Owner::Docker && b.drop.origin == Origin::Nft)
+}
+
 /// How to open the bridge by hand, for a message.
-pub fn by_hand(owner: Owner, bridge: &str, blocked: &[&Blocked]) -> String {
-    let mut scratch = Vec::new();
+pub fn by_hand(owner: Owner, bridge: &str, blocked: &[&Blocked], tables: &[Table]) -> String {
+    if owner == Owner::Docker && blocked.iter().any(|b| b.drop.origin == Origin::Nft) {
+        return docker::fwmark_fix(bridge);
+    }
+    let mut scratch = tables.to_vec();
     let cmds = opening(owner, bridge, blocked, &mut scratch);
     if cmds.is_empty() {
         let first = blocked.first().map(|b| b.drop.to_string()).unwrap_or_default();

@@ -126,7 +126,109 @@ fn matches_of(m: &Value) -> Vec<Match> {
     {
         return vec![Match::CtState { states, negate }];
     }
+    if left.get("ct").and_then(|c| c.get("key")).and_then(Value::as_str) == Some("status")
+        && let Some(statuses) = strings(right)
+    {
+        return vec![Match::CtStatus { statuses, negate }];
+    }
     unknown()
+}
+
+/// A verdict map's elements: an interface name and the verdict for it.
+type Maps = Vec<((String, String, String), Vec<(String, Action)>)>;
+
+fn verdict_of(v: &Value) -> Option<Action> {
+    let (kind, body) = v.as_object()?.iter().next()?;
+    let target = || body.get("target").and_then(Value::as_str).map(str::to_string);
+    Some(match kind.as_str() {
+        "accept" => Action::Accept,
+        "drop" | "reject" => Action::Drop,
+        "return" => Action::Return,
+        "continue" => Action::Continue,
+        "jump" => Action::Jump(target()?),
+        "goto" => Action::Goto(target()?),
+        _ => return None,
+    })
+}
+
+/// Every `map ... : verdict` keyed by interface name (Docker's
+/// `filter-forward-in-jumps`), with its elements.
+fn verdict_maps(items: &[Value]) -> Maps {
+    items
+        .iter()
+        .filter_map(|item| item.get("map"))
+        .filter(|m| text(m, "map") == "verdict" && text(m, "type") == "ifname")
+        .map(|m| {
+            let elems = m
+                .get("elem")
+                .and_then(Value::as_array)
+                .map(|elems| {
+                    elems
+                        .iter()
+                        .filter_map(|e| {
+                            let pair = e.as_array()?;
+                            Some((pair.first()?.as_str()?.to_string(), verdict_of(pair.get(1)?)?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ((text(m, "family"), text(m, "table"), text(m, "name")), elems)
+        })
+        .collect()
+}
+
+/// `oifname vmap @map`: one rule per element of the map, each matching its
+/// interface; a packet on no listed interface goes on to the next rule.
+fn vmap_rules(rule: &Value, vmap: &Value, before: &[Match], maps: &Maps) -> Option<Vec<Rule>> {
+    let dir = match vmap.get("key")?.get("meta")?.get("key")?.as_str()? {
+        "iifname" | "iif" => Direction::In,
+        "oifname" | "oif" => Direction::Out,
+        _ => return None,
+    };
+    let name = vmap.get("data")?.as_str()?.strip_prefix('@')?;
+    let key = (text(rule, "family"), text(rule, "table"), name.to_string());
+    let (_, elems) = maps.iter().find(|(k, _)| *k == key)?;
+    let handle = rule.get("handle").and_then(Value::as_u64).unwrap_or(0);
+    Some(
+        elems
+            .iter()
+            .map(|(iface, action)| {
+                let mut matches = before.to_vec();
+                matches.push(Match::Iface {
+                    dir,
+                    patterns: vec![iface.clone()],
+                    negate: false,
+                });
+                Rule {
+                    matches,
+                    action: action.clone(),
+                    text: format!("handle {handle} (vmap @{name}: {iface})"),
+                }
+            })
+            .collect(),
+    )
+}
+
+fn rules_of(rule: &Value, maps: &Maps) -> Vec<Rule> {
+    let exprs = rule
+        .get("expr")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(at) = exprs.iter().position(|e| e.get("vmap").is_some()) {
+        let before: Vec<Match> = exprs[..at]
+            .iter()
+            .filter_map(|e| e.get("match"))
+            .flat_map(matches_of)
+            .collect();
+        let plain = exprs[..at]
+            .iter()
+            .all(|e| e.get("match").is_some() || e.get("counter").is_some());
+        if plain && let Some(rules) = vmap_rules(rule, &exprs[at]["vmap"], &before, maps) {
+            return rules;
+        }
+    }
+    vec![rule_of(rule)]
 }
 
 fn rule_of(rule: &Value) -> Rule {
@@ -190,6 +292,7 @@ pub fn parse(json: &str) -> Vec<Table> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let maps = verdict_maps(&items);
     let mut tables: Vec<Table> = Vec::new();
     let find = |tables: &mut Vec<Table>, v: &Value| -> Option<usize> {
         let (family, name) = (text(v, "family"), text(v, "table"));
@@ -225,7 +328,7 @@ pub fn parse(json: &str) -> Vec<Table> {
             };
             let chain = text(r, "chain");
             if let Some(c) = tables[at].chain_mut(&chain) {
-                c.rules.push(rule_of(r));
+                c.rules.extend(rules_of(r, &maps));
             }
         }
     }
@@ -288,6 +391,98 @@ mod tests {
         assert!(drops(&tables, &input("udp", 67)).is_empty());
         assert!(drops(&tables, &input("udp", 53)).is_empty());
         assert!(!drops(&tables, &input("tcp", 53)).is_empty());
+    }
+
+    /// Docker 29's nftables backend, as nft 1.0.6 printed the tables of
+    /// moby's nftablesdoc (`new-daemon.md`).
+    const DOCKER29: &str = include_str!("../../../tests/fixtures/docker29-nftables/forwarding-was-on.json");
+    const DOCKER29_DROP: &str =
+        include_str!("../../../tests/fixtures/docker29-nftables/docker-turned-forwarding-on.json");
+
+    #[test]
+    fn dockers_verdict_maps_reach_its_own_bridges_only() {
+        let tables = parse(DOCKER29);
+        assert!(
+            tables
+                .iter()
+                .any(|t| t.family == "ip" && t.name == "docker-bridges")
+        );
+        let to_docker0 = Packet {
+            iif: "eth0",
+            oif: Oif::Name("docker0"),
+            ..GUEST_OUT
+        };
+        let found = drops(&tables, &to_docker0);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].chain, "filter-forward-in__docker0");
+        assert!(
+            drops(&tables, &GUEST_OUT).is_empty(),
+            "lxdbr0 is none of Docker's"
+        );
+        let back = Packet {
+            iif: "eth0",
+            oif: Oif::Name("lxdbr0"),
+            ct: "established",
+            ..GUEST_OUT
+        };
+        assert!(drops(&tables, &back).is_empty());
+    }
+
+    #[test]
+    fn dockers_drop_policy_drops_every_other_bridge() {
+        let tables = parse(DOCKER29_DROP);
+        let found = drops(&tables, &GUEST_OUT);
+        assert_eq!(found.len(), 1, "the ip6 table never sees IPv4: {found:?}");
+        assert_eq!(
+            (found[0].table.as_str(), found[0].chain.as_str(), &found[0].rule),
+            ("docker-bridges", "filter-FORWARD", &None)
+        );
+    }
+
+    /// firewalld 2.3's input path (Debian 13, zone `public`, nothing bound
+    /// to it), as `nft list table inet firewalld` printed it in the VM test:
+    /// `ct status dnat accept` comes before the zones and the final reject.
+    const FIREWALLD_2: &str = r#"{"nftables": [{"metainfo": {"version": "1.1.3"}},
+ {"table": {"family": "inet", "name": "firewalld", "handle": 1}},
+ {"chain": {"family": "inet", "table": "firewalld", "name": "filter_INPUT", "handle": 1, "type": "filter", "hook": "input", "prio": 10, "policy": "accept"}},
+ {"chain": {"family": "inet", "table": "firewalld", "name": "filter_INPUT_POLICIES", "handle": 2}},
+ {"chain": {"family": "inet", "table": "firewalld", "name": "filter_IN_public", "handle": 3}},
+ {"chain": {"family": "inet", "table": "firewalld", "name": "filter_IN_public_allow", "handle": 4}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT", "handle": 10, "expr": [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": {"set": ["established", "related"]}}}, {"accept": null}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT", "handle": 11, "expr": [{"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}, {"accept": null}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT", "handle": 12, "expr": [{"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "lo"}}, {"accept": null}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT", "handle": 13, "expr": [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "invalid"}}, {"drop": null}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT", "handle": 14, "expr": [{"jump": {"target": "filter_INPUT_POLICIES"}}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT", "handle": 15, "expr": [{"reject": {"type": "icmpx", "expr": "admin-prohibited"}}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT_POLICIES", "handle": 20, "expr": [{"jump": {"target": "filter_IN_public"}}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_INPUT_POLICIES", "handle": 21, "expr": [{"reject": {"type": "icmpx", "expr": "admin-prohibited"}}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_IN_public", "handle": 30, "expr": [{"jump": {"target": "filter_IN_public_allow"}}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_IN_public", "handle": 31, "expr": [{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": {"set": ["icmp", "ipv6-icmp"]}}}, {"accept": null}]}},
+ {"rule": {"family": "inet", "table": "firewalld", "chain": "filter_IN_public_allow", "handle": 40, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"accept": null}]}}
+]}"#;
+
+    #[test]
+    fn firewalld_2_rejects_a_guests_dhcp_past_its_ct_status_dnat_accept() {
+        let tables = parse(FIREWALLD_2);
+        let dhcp = Packet {
+            hook: Hook::Input,
+            iif: "lxcbr0",
+            oif: Oif::None,
+            proto: "udp",
+            dport: 67,
+            ct: "new",
+            src: Addr::Unknown,
+            dst: Addr::Unknown,
+        };
+        let found = drops(&tables, &dhcp);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].table, "firewalld");
+        let ssh = Packet {
+            proto: "tcp",
+            dport: 22,
+            ..dhcp
+        };
+        assert!(drops(&tables, &ssh).is_empty());
     }
 
     #[test]

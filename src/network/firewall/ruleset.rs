@@ -146,6 +146,15 @@ pub enum Match {
         states: Vec<String>,
         negate: bool,
     },
+    /// Conntrack status bits (`ct status dnat`, `--ctstatus DNAT`). Only
+    /// `dnat` is followed: the packets judged here are a guest's own
+    /// connections and their replies, which nothing destination-NATs.
+    /// firewalld 2.x accepts `ct status dnat` ahead of its zones' reject;
+    /// read as "might match", it hid that reject (seen in the Debian 13 VM).
+    CtStatus {
+        statuses: Vec<String>,
+        negate: bool,
+    },
     /// The kind of a source or destination address (`-m addrtype`, `fib
     /// daddr type`): LOCAL, BROADCAST, MULTICAST, UNICAST...
     AddrType {
@@ -297,6 +306,13 @@ impl Match {
             }
             Match::CtState { states, negate } => {
                 negated(of(states.iter().any(|s| s.eq_ignore_ascii_case(p.ct))), *negate)
+            }
+            Match::CtStatus { statuses, negate } => {
+                if statuses.iter().all(|s| s.eq_ignore_ascii_case("dnat")) {
+                    negated(Tri::No, *negate)
+                } else {
+                    Tri::Maybe
+                }
             }
             Match::Address { source, net, negate } => {
                 let addr = if *source { p.src } else { p.dst };
@@ -473,10 +489,16 @@ impl Table {
 /// Every place that drops `p`. An accept in one table does not save a
 /// packet from another: each base chain on the hook sees it in turn.
 pub fn drops(tables: &[Table], p: &Packet) -> Vec<Drop> {
+    drops_in(tables, p, false)
+}
+
+/// [`drops`] for an IPv4 packet, or with `v6` an IPv6 one: an `ip6` table
+/// never sees IPv4 packets, an `ip` table never IPv6 ones, `inet` sees both.
+pub fn drops_in(tables: &[Table], p: &Packet, v6: bool) -> Vec<Drop> {
+    let family = if v6 { "ip6" } else { "ip" };
     tables
         .iter()
-        // IPv4 packets only: an `ip6` table never sees them.
-        .filter(|t| matches!(t.family.as_str(), "ip" | "inet"))
+        .filter(|t| t.family == family || t.family == "inet")
         .filter_map(|t| t.drops(p))
         .collect()
 }
@@ -660,6 +682,20 @@ mod tests {
                 .unwrap()
                 .contains(Ipv4Addr::new(1, 2, 3, 4))
         );
+    }
+
+    #[test]
+    fn each_family_sees_its_own_packets_and_inet_sees_both() {
+        let mut v6 = forward(true, vec![], vec![]);
+        v6.family = "ip6".into();
+        let v4 = forward(true, vec![], vec![]);
+        let mut inet = forward(true, vec![], vec![]);
+        inet.family = "inet".into();
+        assert_eq!(drops_in(std::slice::from_ref(&v6), &GUEST_OUT, false), vec![]);
+        assert_eq!(drops_in(std::slice::from_ref(&v4), &GUEST_OUT, true), vec![]);
+        assert_eq!(drops_in(std::slice::from_ref(&v6), &GUEST_OUT, true).len(), 1);
+        assert_eq!(drops_in(std::slice::from_ref(&inet), &GUEST_OUT, true).len(), 1);
+        assert_eq!(drops(&[inet, v4, v6], &GUEST_OUT).len(), 2);
     }
 
     #[test]

@@ -31,8 +31,15 @@ pub fn open(bridge: &str, classes: &[Class], tables: &mut [Table]) -> Vec<Comman
         if cmds.contains(&cmd) {
             continue;
         }
+        // One ufw rule opens both families: ip6tables' chains are `ufw6-*`.
+        let chain6 = chain.replacen("ufw-", "ufw6-", 1);
         for table in tables.iter_mut() {
-            if let Some(c) = table.chain_mut(chain) {
+            let name = if table.family == "ip6" {
+                chain6.as_str()
+            } else {
+                chain
+            };
+            if let Some(c) = table.chain_mut(name) {
                 c.rules.push(Rule::accept_on(dir, bridge, cmd.to_string()));
             }
         }
