@@ -345,7 +345,9 @@ fn someone_elses_drop_rule_is_named_and_left_alone_with_69() {
 fn a_bridge_without_its_dhcp_server_is_not_ready() {
     let host = FakeHost::new(DEBIAN_12);
     host.update_state(json!({ "no_dnsmasq": true }));
-    let run = host.run(&["setup", "lxd"]);
+    // This run started LXD, so readiness waits for the dnsmasq a runtime
+    // starts a moment later: up to the runtime timeout, 1 s here.
+    let run = host.run(&["setup", "lxd", "--runtime-timeout", "1"]);
     assert_eq!(run.code, Some(69), "{run}");
     assert_one_error_line(&run.stderr);
     assert!(
@@ -354,6 +356,36 @@ fn a_bridge_without_its_dhcp_server_is_not_ready() {
         ),
         "{run}"
     );
+}
+
+fn ss_reads(host: &FakeHost) -> usize {
+    host.log().iter().filter(|l| l.starts_with("ss ")).count()
+}
+
+#[test]
+fn a_dhcp_server_that_starts_a_moment_after_the_daemon_answers_is_waited_for() {
+    // LXD answers its API before it has started lxdbr0's dnsmasq: seen on
+    // a loaded machine, where setup right after starting the daemon found
+    // nothing on the DHCP port.
+    let host = FakeHost::new(DEBIAN_12);
+    host.update_state(json!({ "dnsmasq_late": 6 }));
+    let run = host.run(&["setup", "lxd"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert_eq!(host.state()["dnsmasq_late"], 0, "{run}");
+    assert!(run.stdout.contains("a DHCP and DNS server (dnsmasq) listens on 10.147.2.1"), "{run}");
+}
+
+#[test]
+fn on_a_converged_host_a_missing_dhcp_server_fails_at_the_first_look() {
+    let host = FakeHost::new(DEBIAN_12);
+    assert_eq!(host.run(&["setup", "lxd"]).code, Some(0));
+    let before = ss_reads(&host);
+    host.update_state(json!({ "no_dnsmasq": true }));
+    let run = host.run(&["setup", "lxd"]);
+    assert_eq!(run.code, Some(69), "{run}");
+    assert!(run.stderr.contains("dhcp-dns: nothing listens"), "{run}");
+    // Nothing changed in this run: no grace, one look.
+    assert_eq!(ss_reads(&host) - before, 1, "{:?}", host.log());
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::check_result::{Check, Verdict};
 use crate::commands::forwarding::{self, Forwarding};
 use crate::commands::lxc_net::{self, LxcNet, Request};
 use crate::config::config_source;
@@ -51,23 +52,46 @@ fn readiness(
     report.run_step("readiness", probe)
 }
 
+/// How long setup gives a bridge to come up with its DHCP and DNS server
+/// when this run changed something under it: LXD answers its API before it
+/// has started its networks' dnsmasq (seen: `setup lxd` right after it
+/// started the daemon found nothing on lxdbr0's DHCP port, on a machine
+/// busy with two VMs). Capped by the runtime timeout.
+const SETTLE: Duration = Duration::from_secs(15);
+
+/// The checks a runtime that was just started or changed may still be
+/// working on; any other failure (a firewall drop, a clash) is final.
+const SETTLING: [&str; 2] = ["bridge-up", "dhcp-dns"];
+
 /// The runtime answered; now the guests' data path through `bridge`, over
-/// the facts the coexistence step read when they still hold.
-pub fn data_path(
+/// the facts the coexistence step read when they still hold. While only
+/// [`SETTLING`] checks fail, they are read again for up to `settle`.
+fn data_path(
     host: &Host,
     bridge: &Bridge,
     runtime: Outcome,
     facts: Option<Facts>,
+    settle: Duration,
 ) -> anyhow::Result<Outcome> {
-    let checks = match facts {
+    let mut checks = match facts {
         Some(facts) => readiness::check_with(host, bridge, Stage::Ready, &facts),
         None => readiness::check_bridge(host, bridge, Stage::Ready),
     };
+    let deadline = Instant::now() + settle;
+    while settling(&checks) && Instant::now() < deadline {
+        signals::sleep(Duration::from_millis(250))?;
+        checks = readiness::check_bridge(host, bridge, Stage::Ready);
+    }
     let summary = readiness::verdict(&bridge.name, &checks)?;
     Ok(Outcome::new(
         Status::Unchanged,
         format!("{}; {summary}", runtime.detail),
     ))
+}
+
+fn settling(checks: &[Check]) -> bool {
+    let mut failed = checks.iter().filter(|c| c.result == Verdict::Fail).peekable();
+    failed.peek().is_some() && failed.all(|c| SETTLING.contains(&c.name))
 }
 
 /// The last two steps for every type: open `bridge` where something else on
@@ -77,6 +101,7 @@ fn coexistence_then_readiness(
     host: &Host,
     report: &mut Report,
     bridge: &Bridge,
+    runtime_timeout: Duration,
     manage_firewall: bool,
     sockets: Option<Vec<ports::Socket>>,
     answers: impl FnOnce() -> anyhow::Result<Outcome>,
@@ -86,7 +111,15 @@ fn coexistence_then_readiness(
     let facts = report.run_step(coexistence::STEP, || {
         coexistence::step(host, bridge, manage_firewall, sockets)
     })?;
-    readiness(host, report, || data_path(host, bridge, answers()?, facts))
+    // A converged host gets no grace: what is missing there stays missing.
+    let settle = if report.steps.iter().any(|s| s.status == Status::Changed) {
+        SETTLE.min(runtime_timeout)
+    } else {
+        Duration::ZERO
+    };
+    readiness(host, report, || {
+        data_path(host, bridge, answers()?, facts, settle)
+    })
 }
 
 /// The sockets the ports step read, while they still hold: a step after
@@ -360,9 +393,15 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             if settings.bridge_ipv6 != BridgeIpv6::None {
                 bridge = bridge.with_ipv6(nat);
             }
-            coexistence_then_readiness(host, report, &bridge, settings.manage_firewall, sockets, || {
-                lxd_family::readiness_step(host, runtime)
-            })?;
+            coexistence_then_readiness(
+                host,
+                report,
+                &bridge,
+                opts.runtime_timeout,
+                settings.manage_firewall,
+                sockets,
+                || lxd_family::readiness_step(host, runtime),
+            )?;
         }
         ContainerType::Lxc => {
             report.run_step("lxc-net-service", || {
@@ -376,9 +415,15 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             if lxc_ipv6.is_some() {
                 bridge = bridge.with_ipv6(config.enable_nat.unwrap_or(true));
             }
-            coexistence_then_readiness(host, report, &bridge, settings.manage_firewall, sockets, || {
-                lxc::readiness_step(host)
-            })?;
+            coexistence_then_readiness(
+                host,
+                report,
+                &bridge,
+                opts.runtime_timeout,
+                settings.manage_firewall,
+                sockets,
+                || lxc::readiness_step(host),
+            )?;
         }
         ContainerType::Kvm => {
             report.run_step("libvirt-daemon", || {
@@ -399,9 +444,15 @@ pub fn run(host: &Host, settings: &Settings, opts: &SetupOptions, report: &mut R
             {
                 bridge = bridge.with_ipv6(nat66);
             }
-            coexistence_then_readiness(host, report, &bridge, settings.manage_firewall, sockets, || {
-                kvm::readiness(host).map(|(answers, _live)| answers)
-            })?;
+            coexistence_then_readiness(
+                host,
+                report,
+                &bridge,
+                opts.runtime_timeout,
+                settings.manage_firewall,
+                sockets,
+                || kvm::readiness(host).map(|(answers, _live)| answers),
+            )?;
         }
     }
     // A signal that arrived during the last step.

@@ -61,6 +61,8 @@ dpkg's journal (var/lib/dpkg/updates/*) into the status file, as dpkg does.
                    bringing its bridge up sets it, and starts "dnsmasq": its
                    sockets appear in /proc/net/udp)
   no_dnsmasq       true: a bridge comes up without its DHCP/DNS server
+  dnsmasq_late     N: the bridges' dnsmasq shows in `ss` only after N more
+                   reads, as LXD starts it a moment after its API answers
   dnsmasq_killed   ["lxcbr0"]: bridges whose dnsmasq died while they stayed
                    up; starting the runtime's network again brings it back
   ss_extra         lines `ss -H -lnutp` prints besides each bridge's dnsmasq
@@ -1172,7 +1174,10 @@ def ss(state, args):
     if args != ["-H", "-lnutp"]:
         fail("the fake ss does not know " + shlex.join(args))
     lines = []
-    if not state.get("no_dnsmasq"):
+    late = state.get("dnsmasq_late", 0)
+    if late:
+        state["dnsmasq_late"] = late - 1
+    if not state.get("no_dnsmasq") and not late:
         killed = state.get("dnsmasq_killed", [])
         bridges = [(n, a) for n, a in sorted(state.get("link_addrs", {}).items())
                    if n not in ("eth0", "lo") and n not in killed]
