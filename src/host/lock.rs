@@ -62,7 +62,11 @@ impl HostLock {
 
     /// Take the lock, waiting up to `timeout` for whoever holds it (75 then).
     /// It is held until the [`HeldLock`] is dropped, or the process exits.
-    pub fn acquire(mut self, timeout: Duration) -> anyhow::Result<HeldLock> {
+    pub fn acquire(self, timeout: Duration) -> anyhow::Result<HeldLock> {
+        self.acquire_polling(timeout, POLL)
+    }
+
+    fn acquire_polling(mut self, timeout: Duration, poll: Duration) -> anyhow::Result<HeldLock> {
         let started = Instant::now();
         let deadline = deadline_after(started, timeout);
         let mut logged = false;
@@ -94,7 +98,7 @@ impl HostLock {
                 log::warn!("waiting for {}, held by another container-init", self.shown);
                 logged = true;
             }
-            crate::signals::sleep(POLL)?;
+            crate::signals::sleep(poll)?;
         }
         Ok(HeldLock {
             _lock: self.lock,
@@ -199,6 +203,69 @@ mod tests {
                 run.join().unwrap().unwrap();
             }
         });
+    }
+
+    #[test]
+    fn a_lock_that_another_holder_takes_and_gives_back_all_the_time_is_waited_for() {
+        // The other holder flips the lock between free and taken every few
+        // microseconds, so that it is often free at one instant and taken
+        // the next: a lock that asked first and took the lock in a second
+        // step found it taken in between and answered 75 without waiting
+        // (on a real host, about 1 run in 100-600; here, with the old code, a
+        // few in every hundred takes).
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::new(dir.path(), Mode::Apply);
+        drop(HostLock::open(&host).unwrap());
+        let path = host.writable_path(LOCK_PATH).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let flipping = std::sync::atomic::AtomicBool::new(false);
+        // A take that waits polls every millisecond instead of every 100:
+        // hundreds of takes in well under a second.
+        const TAKES: usize = 300;
+        let spin = |d: Duration| {
+            let until = Instant::now() + d;
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        };
+        let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let file = OpenOptions::new().write(true).open(&path).unwrap();
+                let mut other = RwLock::new(file);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Polled, not blocking: the moment the lock is given
+                    // back, this holder is there to take it.
+                    let Ok(taken) = other.try_write() else {
+                        continue;
+                    };
+                    flipping.store(true, std::sync::atomic::Ordering::Relaxed);
+                    spin(Duration::from_micros(3));
+                    drop(taken);
+                    spin(Duration::from_micros(3));
+                }
+            });
+            while !flipping.load(std::sync::atomic::Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+            let results = (0..TAKES)
+                .map(|_| {
+                    HostLock::open(&host)
+                        .and_then(|lock| {
+                            lock.acquire_polling(Duration::from_secs(30), Duration::from_millis(1))
+                        })
+                        .map(drop)
+                        .map_err(|e| format!("{e:#} (exit {:?})", exit_for(&e)))
+                })
+                .collect();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            results
+        });
+        let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert!(
+            failed.is_empty(),
+            "{} of {TAKES} takes failed: {failed:?}",
+            failed.len()
+        );
     }
 
     #[test]
