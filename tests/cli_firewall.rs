@@ -372,7 +372,11 @@ fn a_dhcp_server_that_starts_a_moment_after_the_daemon_answers_is_waited_for() {
     let run = host.run(&["setup", "lxd"]);
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(host.state()["dnsmasq_late"], 0, "{run}");
-    assert!(run.stdout.contains("a DHCP and DNS server (dnsmasq) listens on 10.147.2.1"), "{run}");
+    assert!(
+        run.stdout
+            .contains("a DHCP and DNS server (dnsmasq) listens on 10.147.2.1"),
+        "{run}"
+    );
 }
 
 #[test]
