@@ -26,7 +26,7 @@ fn vm_debian_13_every_type_from_the_readme_recipe_through_a_reboot_with_docker()
 
 #[test]
 #[ignore = "VM layer: boots Debian VMs (~30 min); CONTAINER_INIT_VM=1 CONTAINER_INIT_VM_DEB=<.deb> cargo test --test vm_debian -- --include-ignored (.ci/run)"]
-fn vm_debian_12_every_type_from_the_readme_recipe_through_a_reboot_with_docker() {
+fn vm_debian_12_every_type_with_ufw_on_from_the_readme_recipe_through_a_reboot_with_docker() {
     let deb = vm::enabled();
     scenario::distribution(&DEBIAN_12, &deb);
 }
@@ -36,11 +36,4 @@ fn vm_debian_12_every_type_from_the_readme_recipe_through_a_reboot_with_docker()
 fn vm_debian_13_with_firewalld_guests_get_out_after_a_reload_and_a_reboot() {
     let deb = vm::enabled();
     scenario::firewall(scenario::Firewall::Firewalld, &deb);
-}
-
-#[test]
-#[ignore = "VM layer: boots Debian VMs (~30 min); CONTAINER_INIT_VM=1 CONTAINER_INIT_VM_DEB=<.deb> cargo test --test vm_debian -- --include-ignored (.ci/run)"]
-fn vm_debian_13_with_ufw_guests_get_out_after_a_reload_and_a_reboot() {
-    let deb = vm::enabled();
-    scenario::firewall(scenario::Firewall::Ufw, &deb);
 }

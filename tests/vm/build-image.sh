@@ -13,6 +13,13 @@
 # by DHCP itself: trixie's cloud-init declares `Conflicts: firewalld`, so a
 # Debian 13 host with firewalld has no cloud-init.
 #
+# UFW_ON=1 turns ufw on from the first boot with ssh allowed, as a hardened
+# cloud image comes (`ufw allow 22/tcp` only writes ufw's rule files while
+# ufw is inactive, so it runs in the chroot; ufw.service loads them at boot).
+#
+# On bookworm, bookworm-backports is a source too, so that EXTRA can name
+# `incus-base/bookworm-backports`.
+#
 # Installed services that the tests start themselves later (Docker: the
 # tests enable it after setup, then reboot) are disabled here.
 set -euo pipefail
@@ -33,8 +40,10 @@ if [ "${NO_CLOUD_INIT:-}" != 1 ]; then
   base=$base,cloud-init,netplan.io
 fi
 base=$base,openssh-server,curl,ca-certificates,iproute2,kmod,procps,busybox-static,less
+backports=
 case $suite in
   trixie) base=$base,systemd-timesyncd ;;
+  bookworm) backports="deb $mirror bookworm-backports main" ;;
 esac
 
 # A build killed half-way leaves mmdebstrap's mounts in its root: unmount
@@ -70,6 +79,11 @@ mmdebstrap --mode=root --variant=apt --format=directory \
         chroot "$r" systemctl disable "$unit"
       fi
     done
+    if [ "${UFW_ON:-}" = 1 ]; then
+      chroot "$r" ufw allow 22/tcp
+      sed -i "s/^ENABLED=no/ENABLED=yes/" "$r/etc/ufw/ufw.conf"
+      chroot "$r" systemctl enable ufw.service
+    fi
     printf "LABEL=root / ext4 rw,errors=remount-ro 0 1\n" > "$r/etc/fstab"
     printf "debian\n" > "$r/etc/hostname"
     # man-db rebuilds its index after every install: minutes under TCG, for
@@ -79,7 +93,8 @@ mmdebstrap --mode=root --variant=apt --format=directory \
     rm -f "$r/etc/machine-id" "$r/var/lib/dbus/machine-id"
     : > "$r/etc/machine-id"' \
   "$suite" "$root" \
-  "deb $mirror $suite main" "deb $mirror $suite-updates main"
+  "deb $mirror $suite main" "deb $mirror $suite-updates main" \
+  ${backports:+"$backports"}
 
 cp "$(ls "$root"/boot/vmlinuz-* | tail -n 1)" "$out/vmlinuz"
 cp "$(ls "$root"/boot/initrd.img-* | tail -n 1)" "$out/initrd.img"

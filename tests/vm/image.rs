@@ -64,22 +64,23 @@ pub fn ssh_key() -> PathBuf {
     .clone()
 }
 
-/// The image of `suite` with `packages` installed (and cloud-init unless
-/// `cloud_init` is false), built unless the cache holds one made from the
-/// same recipe.
-pub fn image(name: &str, suite: &str, packages: &[&str], cloud_init: bool) -> Image {
+/// How an image differs from a plain cloud image, besides its packages.
+#[derive(Clone, Copy, Debug, Hash)]
+pub struct Options {
+    /// trixie's cloud-init `Conflicts: firewalld`: a firewalld host has none.
+    pub cloud_init: bool,
+    /// ufw on from the first boot, ssh allowed (ufw must be in the packages).
+    pub ufw_on: bool,
+}
+
+/// The image of `suite` with `packages` installed, built unless the cache
+/// holds one made from the same recipe.
+pub fn image(name: &str, suite: &str, packages: &[&str], options: Options) -> Image {
     let key = ssh_key();
     let pubkey = key.with_extension("pub");
     let dir = vm_dir().join(format!("image-{name}"));
     let mut hasher = DefaultHasher::new();
-    (
-        BUILD_SCRIPT,
-        suite,
-        packages,
-        cloud_init,
-        fs::read(&pubkey).unwrap(),
-    )
-        .hash(&mut hasher);
+    (BUILD_SCRIPT, suite, packages, options, fs::read(&pubkey).unwrap()).hash(&mut hasher);
     let recipe = format!("{:016x}\n", hasher.finish());
     let stamp = dir.join("recipe");
     let image = Image {
@@ -104,7 +105,8 @@ pub fn image(name: &str, suite: &str, packages: &[&str], cloud_init: bool) -> Im
         .arg(&script)
         .args([suite, dir.to_str().unwrap(), pubkey.to_str().unwrap()])
         .args(packages)
-        .env("NO_CLOUD_INIT", if cloud_init { "0" } else { "1" })
+        .env("NO_CLOUD_INIT", if options.cloud_init { "0" } else { "1" })
+        .env("UFW_ON", if options.ufw_on { "1" } else { "0" })
         .output()
         .unwrap();
     assert!(
@@ -146,7 +148,7 @@ impl Accel {
     pub fn qemu_args(self) -> Vec<&'static str> {
         match self {
             Accel::Kvm => vec!["-accel", "kvm", "-cpu", "host"],
-            Accel::Tcg => vec!["-accel", "tcg,thread=multi", "-cpu", "max"],
+            Accel::Tcg => vec!["-accel", "tcg", "-cpu", "max"],
         }
     }
 }

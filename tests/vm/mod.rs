@@ -59,6 +59,13 @@ pub fn enabled() -> PathBuf {
             missing.push(tool.to_string());
         }
     }
+    if let Some(free) = free_gib(&image::vm_dir())
+        && free < NEEDS_FREE_GIB
+    {
+        missing.push(format!(
+            "{NEEDS_FREE_GIB} GiB free under target/ for the images and overlays ({free} GiB free)"
+        ));
+    }
     let deb = std::env::var_os("CONTAINER_INIT_VM_DEB").map(PathBuf::from);
     match &deb {
         Some(path) if path.is_file() => {}
@@ -71,6 +78,31 @@ pub fn enabled() -> PathBuf {
         missing.join(", ")
     );
     deb.expect("checked above")
+}
+
+/// Room for the layer's images and overlays: about 7 GB at their peak
+/// here (three 2 GB images, overlays up to 0.8 GB), twice that to spare.
+/// A full disk half-way through a VM fails with a message about something
+/// else, so the layer asks first.
+const NEEDS_FREE_GIB: u64 = 15;
+
+/// Free space on the file system that holds `dir` (or its nearest parent).
+fn free_gib(dir: &std::path::Path) -> Option<u64> {
+    let mut at = dir;
+    while !at.exists() {
+        at = at.parent()?;
+    }
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1G"])
+        .arg(at)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
 }
 
 static RUNNING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());

@@ -38,6 +38,9 @@ pub struct Distribution {
     /// be found again after the reboot.
     pub incus_storage: &'static str,
     pub packages: &'static [&'static str],
+    /// A firewall on from the first boot, before cloud-init's recipe runs:
+    /// every type is set up through it, and it reloads before the reboot.
+    pub firewall: Option<Firewall>,
 }
 
 /// Debian 13, the release users mostly run: the README's recipe installs
@@ -57,18 +60,24 @@ pub const DEBIAN_13: Distribution = Distribution {
         "libvirt-clients",
         "docker.io",
     ],
+    firewall: None,
 };
 
-/// Debian 12: Incus from bare, since that is where the tool adds
-/// bookworm-backports itself; LXD (bookworm's own 5.0, already proven from
-/// bare by the same recipe on Debian 13), LXC and KVM from the image.
+/// Debian 12 with ufw on from the first boot, as hardened images come:
+/// every type's packages are in the image (LXD and Incus from bare are
+/// proven on Debian 13, and Incus from the bookworm-backports the tool adds
+/// on the CI machine itself), so the VM spends its time on what setup does
+/// through ufw, then Docker, then a reboot.
 pub const DEBIAN_12: Distribution = Distribution {
     name: "debian-12",
     suite: "bookworm",
-    preinstalled: &["lxd", "lxc", "kvm"],
+    preinstalled: &["lxd", "incus", "lxc", "kvm"],
     incus_storage: "",
     packages: &[
         "lxd",
+        "incus-base/bookworm-backports",
+        "incus-client/bookworm-backports",
+        "ufw",
         "lxc",
         "dnsmasq-base",
         "qemu-system-x86",
@@ -76,6 +85,7 @@ pub const DEBIAN_12: Distribution = Distribution {
         "libvirt-clients",
         "docker.io",
     ],
+    firewall: Some(Firewall::Ufw),
 };
 
 /// One line of the closing table.
@@ -206,7 +216,15 @@ echo $(( $(date -d "$end" +%s) - $(date -d "$start" +%s) ))
 pub fn distribution(d: &Distribution, deb: &Path) {
     let _slot = slot();
     let started = Instant::now();
-    let image = image::image(d.name, d.suite, d.packages, true);
+    let image = image::image(
+        d.name,
+        d.suite,
+        d.packages,
+        image::Options {
+            cloud_init: true,
+            ufw_on: d.firewall == Some(Firewall::Ufw),
+        },
+    );
     let (accel, why) = image::accelerator(&image.kernel);
     say(&format!(
         "VM {}: image {}; {accel:?} ({why})",
@@ -281,6 +299,19 @@ pub fn distribution(d: &Distribution, deb: &Path) {
         bare.trim()
     ));
 
+    if let Some(fw) = d.firewall {
+        let state = vm.must(
+            &format!("{} on from the first boot", fw.name()),
+            fw.active(),
+            MINUTE,
+        );
+        say(&format!(
+            "VM {}: {} on from the first boot: {}",
+            d.name,
+            fw.name(),
+            state.trim().replace('\n', "; ")
+        ));
+    }
     vm.put("/root/guest.sh", GUEST_SCRIPT.as_bytes(), 0o755);
     vm.put("/root/busybox-image.sh", BUSYBOX_IMAGE_SCRIPT.as_bytes(), 0o755);
     vm.must("start the test host", "sh /root/guest.sh testhost", MINUTE);
@@ -356,6 +387,22 @@ pub fn distribution(d: &Distribution, deb: &Path) {
         };
     }
 
+    // The firewall reloads (what a package or an operator's rule change
+    // does): what setup opened in it is still there, checked for every
+    // type, and a guest still gets out.
+    if let Some(fw) = d.firewall {
+        vm.must(&format!("reload {}", fw.name()), fw.reload(), 5 * MINUTE);
+        for row in &rows {
+            check(&vm, row.ty, &controller, &format!("after `{}`", fw.reload()));
+        }
+        let out = guest(&vm, "lxc", "ci-lxc-reloaded", &format!("after `{}`", fw.reload()));
+        say(&format!(
+            "VM {}: after `{}`, check passes for every type and an lxc guest: {out}",
+            d.name,
+            fw.reload()
+        ));
+    }
+
     // Docker, a unit started at boot, then a real reboot. docker.io is in
     // the image, disabled: it arrives now, after setup, as when an operator
     // installs it (its package enables and starts it); the reboot then
@@ -415,7 +462,7 @@ pub fn distribution(d: &Distribution, deb: &Path) {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Firewall {
     Firewalld,
     Ufw,
@@ -434,6 +481,14 @@ impl Firewall {
         match self {
             Firewall::Firewalld => "systemctl is-active firewalld && firewall-cmd --state",
             Firewall::Ufw => "ufw allow 22/tcp && ufw --force enable && ufw status verbose",
+        }
+    }
+
+    /// Succeeds, printing the firewall's state, only while it is on.
+    fn active(self) -> &'static str {
+        match self {
+            Firewall::Firewalld => "firewall-cmd --state",
+            Firewall::Ufw => "s=$(ufw status verbose); echo \"$s\"; echo \"$s\" | grep -qx 'Status: active'",
         }
     }
 
@@ -460,9 +515,9 @@ impl Firewall {
 /// to every bridge; the Debian VMs cover the other types.
 const FIREWALL_TYPES: [&str; 1] = ["lxc"];
 
-/// firewalld or ufw for real, each in a Debian 13 VM of its own: with it
-/// running, `setup` opens the bridge and guests get out, also after the
-/// firewall reloads and after a reboot.
+/// A firewall for real in a Debian 13 VM of its own (firewalld; ufw runs in
+/// the Debian 12 VM): with it running, `setup` opens the bridge and guests
+/// get out, also after the firewall reloads and after a reboot.
 pub fn firewall(fw: Firewall, deb: &Path) {
     let _slot = slot();
     let started = Instant::now();
@@ -471,7 +526,15 @@ pub fn firewall(fw: Firewall, deb: &Path) {
     // trixie's cloud-init `Conflicts: firewalld`: that VM has none, and
     // systemd-networkd takes its address by DHCP.
     let cloud_init = !matches!(fw, Firewall::Firewalld);
-    let image = image::image(&name, "trixie", &packages, cloud_init);
+    let image = image::image(
+        &name,
+        "trixie",
+        &packages,
+        image::Options {
+            cloud_init,
+            ufw_on: false,
+        },
+    );
     let (accel, _) = image::accelerator(&image.kernel);
     let world = World::start(deb, MANAGER_CONFIG);
     let dir = image::vm_dir().join(format!("run-{name}"));
