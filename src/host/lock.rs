@@ -211,8 +211,9 @@ mod tests {
         // microseconds, so that it is often free at one instant and taken
         // the next: a lock that asked first and took the lock in a second
         // step found it taken in between and answered 75 without waiting
-        // (on a real host, about 1 run in 100-600; here, with the old code, a
-        // few in every hundred takes).
+        // (on a real host, about 1 run in 100-600). A race test: with that
+        // code put back, 1 of 6 runs of this test failed, so it catches a
+        // return of the old code often, not always.
         let dir = tempfile::tempdir().unwrap();
         let host = Host::new(dir.path(), Mode::Apply);
         drop(HostLock::open(&host).unwrap());
