@@ -161,7 +161,30 @@ impl Vm {
 
     /// Panic with `what`, the details, and the console.
     pub fn fail(&self, what: &str, details: &str) -> ! {
-        panic!("{}: {what}\n{details}\n{}", self.name, self.console_tail())
+        panic!(
+            "{}: {what}\n{details}\n{}\n{}",
+            self.name,
+            self.units(),
+            self.console_tail()
+        )
+    }
+
+    /// What systemd says of the runtimes and firewalls, while the VM still
+    /// answers: a daemon that never became ready (seen once: Incus after a
+    /// reboot, `incusd waitready` still waiting) shows there, not on the
+    /// serial console.
+    fn units(&self) -> String {
+        let out = self.run(
+            "systemctl --no-pager --failed; systemctl --no-pager list-jobs
+             journalctl -b --no-pager -n 120 -u 'lxd*' -u 'incus*' -u lxc-net -u libvirtd \
+               -u docker -u ufw -u firewalld",
+            Duration::from_secs(90),
+        );
+        if out.status.success() {
+            format!("--- {} units and their journal:\n{}", self.name, text(&out))
+        } else {
+            format!("--- {}: systemd not asked ({})", self.name, text(&out).trim())
+        }
     }
 
     fn qemu_exited(&mut self) -> Option<String> {
