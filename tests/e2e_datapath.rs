@@ -179,14 +179,8 @@ fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
             "{doc}"
         );
     }
-    assert!(
-        test_host.reached_from(&lxd_exec()),
-        "the LXD guest cannot get out after setup"
-    );
-    assert!(
-        test_host.reached_from(&lxc_exec()),
-        "the LXC guest cannot get out after setup"
-    );
+    gets_out(&test_host, &lxd_exec(), "the LXD guest to get out after setup");
+    gets_out(&test_host, &lxc_exec(), "the LXC guest to get out after setup");
     for ty in ["lxd", "lxc"] {
         let out = tool(&["check", ty]);
         assert_eq!(out.status.code(), Some(0), "check {ty}: {}", text(&out));
@@ -203,13 +197,15 @@ fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
     // A plain restart of Docker keeps DOCKER-USER and the rules in it.
     docker.restart();
     assert!(forward_policy().contains(":FORWARD DROP"), "{}", forward_policy());
-    assert!(
-        test_host.reached_from(&lxd_exec()),
-        "the LXD guest cannot get out after Docker restarted"
+    gets_out(
+        &test_host,
+        &lxd_exec(),
+        "the LXD guest to get out after Docker restarted",
     );
-    assert!(
-        test_host.reached_from(&lxc_exec()),
-        "the LXC guest cannot get out after Docker restarted"
+    gets_out(
+        &test_host,
+        &lxc_exec(),
+        "the LXC guest to get out after Docker restarted",
     );
 
     // Docker restarts as at a reboot: its rules gone, sysctl.d applied before it starts.
@@ -223,12 +219,40 @@ fn guests_next_to_docker_get_out_after_setup_and_after_dockers_reboot() {
         "Docker set the FORWARD policy although forwarding was on: {}",
         forward_policy()
     );
-    assert!(
-        test_host.reached_from(&lxd_exec()),
-        "the LXD guest cannot get out after Docker's reboot"
+    gets_out(
+        &test_host,
+        &lxd_exec(),
+        "the LXD guest to get out after Docker's reboot",
     );
-    assert!(
-        test_host.reached_from(&lxc_exec()),
-        "the LXC guest cannot get out after Docker's reboot"
+    gets_out(
+        &test_host,
+        &lxc_exec(),
+        "the LXC guest to get out after Docker's reboot",
     );
+}
+
+/// The guest reaches the test host within 20 s. In one of four clean-clone
+/// runs, the LXC guest's single try right after Docker's simulated reboot
+/// failed, with nothing recorded of why: a failed try is now tried again,
+/// a late success says how long it took, and a failure after 20 s prints
+/// the host's network state.
+fn gets_out(test_host: &TestHost, exec: &str, what: &str) {
+    let started = std::time::Instant::now();
+    let tries = std::cell::Cell::new(0);
+    wait_for(
+        what,
+        20,
+        || {
+            tries.set(tries.get() + 1);
+            test_host.reached_from(exec)
+        },
+        || format!("{} tries", tries.get()),
+    );
+    if tries.get() > 1 {
+        eprintln!(
+            "note: {what}: out after {} tries, {:.1}s",
+            tries.get(),
+            started.elapsed().as_secs_f64()
+        );
+    }
 }
