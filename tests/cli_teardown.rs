@@ -7,6 +7,7 @@ mod support;
 
 use serde_json::json;
 use support::fake_host::*;
+use support::rulesets::UFW_ENABLED;
 
 const RECORD: &str = "var/lib/container-init/record.json";
 
@@ -496,40 +497,12 @@ fn proxies_go_back_apt_file_and_runtime_keys_and_an_operators_key_stays() {
     );
 }
 
-const UFW_RULES: &str = "*filter
-:INPUT DROP [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
-:ufw-after-forward - [0:0]
-:ufw-after-input - [0:0]
-:ufw-before-forward - [0:0]
-:ufw-before-input - [0:0]
-:ufw-skip-to-policy-input - [0:0]
-:ufw-user-forward - [0:0]
-:ufw-user-input - [0:0]
--A INPUT -j ufw-before-input
--A INPUT -j ufw-after-input
--A FORWARD -j ufw-before-forward
--A FORWARD -j ufw-after-forward
--A ufw-after-input -p udp -m udp --dport 67 -j ufw-skip-to-policy-input
--A ufw-before-forward -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A ufw-before-forward -j ufw-user-forward
--A ufw-before-input -i lo -j ACCEPT
--A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A ufw-before-input -m conntrack --ctstate INVALID -j DROP
--A ufw-before-input -p udp -m udp --sport 67 --dport 68 -j ACCEPT
--A ufw-before-input -j ufw-user-input
--A ufw-skip-to-policy-input -j DROP
--A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT
-COMMIT
-";
-
 #[test]
 fn ufw_rules_setup_added_are_deleted_and_the_ruleset_is_as_before() {
     let host = FakeHost::new(DEBIAN_12).with_firewall_tools();
-    host.update_state(json!({ "iptables_nft": UFW_RULES }));
+    host.update_state(json!({ "iptables_nft": UFW_ENABLED }));
     assert_eq!(json_run(&host, &["setup", "lxc"]).code, Some(0));
-    assert_ne!(host.state()["iptables_nft"], UFW_RULES);
+    assert_ne!(host.state()["iptables_nft"], UFW_ENABLED);
     let down = json_run(&host, &["teardown", "lxc"]);
     assert_eq!(down.code, Some(0), "{down}");
     let deletes: Vec<&String> = down.commands.iter().filter(|c| c.contains("delete")).collect();
@@ -541,7 +514,7 @@ fn ufw_rules_setup_added_are_deleted_and_the_ruleset_is_as_before() {
         ],
         "{down}"
     );
-    assert_eq!(host.state()["iptables_nft"], UFW_RULES, "{down}");
+    assert_eq!(host.state()["iptables_nft"], UFW_ENABLED, "{down}");
     assert_nothing_changed(&json_run(&host, &["teardown", "lxc"]));
 }
 

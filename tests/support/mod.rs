@@ -10,6 +10,7 @@ pub mod fake_host;
 pub mod guest_image;
 pub mod https;
 pub mod proxy;
+pub mod rulesets;
 pub mod system;
 pub mod test;
 
